@@ -7,7 +7,7 @@ pkgs=$(grep -v '^#' "$list" | grep -v '^$' | paste -sd, -)
 debootstrap --variant=minbase --include="$pkgs" "$suite" "$dir" "$mirror" \
     | grep -E '^I: (Retrieving|Base system|Configuring [a-z])' | grep -vE 'Retrieving (Release|Packages|InRelease)' \
     | awk 'NR%10==1' >&2 || true
-[ -x "$dir/usr/bin/dockerd" ] || { echo "debootstrap failed: no dockerd in $dir" >&2; exit 1; }
+[ -x "$dir/usr/sbin/dockerd" ] || { echo "debootstrap failed: no dockerd in $dir" >&2; exit 1; }
 # Strip docs, locales, caches and apt state.
 rm -rf "$dir"/usr/share/{doc,man,info,locale,lintian,linda,bash-completion,zsh,fish} \
        "$dir"/var/cache/apt/* "$dir"/var/lib/apt/lists/* "$dir"/var/log/* \

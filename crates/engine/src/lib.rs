@@ -1,1 +1,178 @@
-//! placeholder until this crate is written
+//! The client library the Berth CLI and desktop app share. It starts and talks to a machine's daemon
+//! (berthd's control API on a Unix socket) and to the Docker Engine in the machine (bollard on the
+//! forwarded socket). Nothing that shows machine state talks to sockets except through here.
+#![deny(missing_docs)]
+
+mod control;
+mod daemon;
+mod docker_context;
+mod error;
+
+use std::time::Duration;
+
+use berth_api::{Event, MachineConfig, MachinePaths, MachineState, Status};
+use futures_util::{Stream, StreamExt};
+use hyper::Method;
+
+pub use docker_context::{ensure_docker_context, DockerContext};
+pub use error::{Error, Result};
+
+/// A handle on one machine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    paths: MachinePaths,
+}
+
+impl Engine {
+    /// The machine called `name`.
+    pub fn new(name: &str) -> Engine {
+        Engine { paths: MachinePaths::new(name) }
+    }
+
+    /// Its paths.
+    pub fn paths(&self) -> &MachinePaths {
+        &self.paths
+    }
+
+    /// Whether a daemon answers for this machine.
+    pub async fn is_running(&self) -> bool {
+        control::get::<Status>(&self.paths, "/v1/status").await.is_ok()
+    }
+
+    /// The machine's status; `stopped` when no daemon runs.
+    pub async fn status(&self) -> Result<Status> {
+        match control::get::<Status>(&self.paths, "/v1/status").await {
+            Ok(s) => Ok(s),
+            Err(Error::NotRunning) => {
+                let cfg = self.settings().await.unwrap_or_default();
+                Ok(Status::stopped(&self.paths.name, self.paths.docker_host(), &cfg))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Starts the machine (and its daemon) if needed and waits until Docker is ready or the machine
+    /// fails; `progress` sees every event on the way.
+    pub async fn start(&self, mut progress: impl FnMut(&Event)) -> Result<Status> {
+        if !self.is_running().await {
+            daemon::spawn(&self.paths).await?;
+        }
+        self.wait_until_settled(&mut progress).await
+    }
+
+    /// Stops the machine cleanly; returns once the guest is off and the daemon gone.
+    pub async fn stop(&self) -> Result<Status> {
+        match control::send::<Status>(&self.paths, Method::POST, "/v1/stop", None).await {
+            Ok(_) | Err(Error::NotRunning) => {}
+            Err(e) => return Err(e),
+        }
+        // The daemon exits right after answering; wait for its lock to be released.
+        for _ in 0..100 {
+            if daemon::pid(&self.paths).is_none() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.status().await
+    }
+
+    /// Restarts the guest (applying saved settings) and waits until it is ready again.
+    pub async fn restart(&self, mut progress: impl FnMut(&Event)) -> Result<Status> {
+        if !self.is_running().await {
+            return self.start(progress).await;
+        }
+        let mut events = Box::pin(self.events().await?);
+        control::send::<Status>(&self.paths, Method::POST, "/v1/restart", None).await?;
+        // Skip events until the machine has left `running`, then wait for it to settle again.
+        let mut left = false;
+        while let Some(ev) = events.next().await {
+            let ev = ev?;
+            progress(&ev);
+            if let Event::Status { status } = &ev {
+                match status.state {
+                    MachineState::Running if left => return Ok(*status.clone()),
+                    MachineState::Error if left => return Err(Error::Machine(status.error.clone().unwrap_or_default())),
+                    MachineState::Running => {}
+                    _ => left = true,
+                }
+            }
+        }
+        Err(Error::NotRunning)
+    }
+
+    /// The saved settings (from the daemon when it runs, else from the settings file).
+    pub async fn settings(&self) -> Result<MachineConfig> {
+        match control::get::<MachineConfig>(&self.paths, "/v1/settings").await {
+            Err(Error::NotRunning) => Ok(std::fs::read(self.paths.config_file())
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default()),
+            other => other,
+        }
+    }
+
+    /// Validates and saves settings; they apply at the next start or restart.
+    pub async fn set_settings(&self, cfg: &MachineConfig) -> Result<MachineConfig> {
+        cfg.validate().map_err(|e| Error::Invalid(e.to_string()))?;
+        let body = serde_json::to_vec(cfg).map_err(|e| Error::Invalid(e.to_string()))?;
+        match control::send::<MachineConfig>(&self.paths, Method::PUT, "/v1/settings", Some(body.clone())).await {
+            Err(Error::NotRunning) => {
+                std::fs::create_dir_all(&self.paths.data_dir).map_err(|e| Error::io("cannot create the machine folder", e))?;
+                std::fs::write(self.paths.config_file(), body).map_err(|e| Error::io("cannot save settings", e))?;
+                Ok(cfg.clone())
+            }
+            other => other,
+        }
+    }
+
+    /// The daemon's event stream: the current status first, then every change.
+    pub async fn events(&self) -> Result<impl Stream<Item = Result<Event>>> {
+        control::events(&self.paths).await
+    }
+
+    /// A Docker client on the machine's socket.
+    pub fn docker(&self) -> Result<bollard::Docker> {
+        bollard::Docker::connect_with_unix(
+            &self.paths.docker_socket().to_string_lossy(),
+            120,
+            bollard::API_DEFAULT_VERSION,
+        )
+        .map_err(|e| Error::Docker(e.to_string()))
+    }
+
+    /// Deletes the machine's disks, settings and logs. The machine must be stopped.
+    pub async fn delete(&self) -> Result<()> {
+        if self.is_running().await || daemon::pid(&self.paths).is_some() {
+            return Err(Error::Invalid("the machine is running; stop it first (`berth stop`)".into()));
+        }
+        for dir in [&self.paths.data_dir, &self.paths.run_dir] {
+            match std::fs::remove_dir_all(dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(format!("cannot remove {}", dir.display()), e)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn wait_until_settled(&self, progress: &mut impl FnMut(&Event)) -> Result<Status> {
+        let mut events = Box::pin(self.events().await?);
+        while let Some(ev) = events.next().await {
+            let ev = ev?;
+            progress(&ev);
+            if let Event::Status { status } = &ev {
+                match status.state {
+                    MachineState::Running => return Ok(*status.clone()),
+                    MachineState::Error => {
+                        return Err(Error::Machine(status.error.clone().unwrap_or_else(|| "unknown error".into())))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Err(Error::Machine(format!(
+            "the machine daemon stopped while starting; see {}",
+            self.paths.daemon_log().display()
+        )))
+    }
+}

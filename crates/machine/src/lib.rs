@@ -1,1 +1,18 @@
-//! placeholder until this crate is written
+//! berthd: the daemon of one Berth machine. It prepares the disks, chooses a hypervisor backend, starts
+//! and supervises the guest with passt and the vsock device, waits for the agent, serves the host's
+//! `docker.sock` and published ports, and answers the control API (see `berth_api`).
+
+pub mod api;
+pub mod backend;
+pub mod disk;
+pub mod docker_bridge;
+pub mod error;
+pub mod image;
+pub mod lock;
+pub mod passt;
+pub mod ports;
+pub mod probe;
+pub mod shared;
+pub mod supervisor;
+
+pub use error::{Error, Result};

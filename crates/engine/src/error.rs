@@ -1,0 +1,44 @@
+//! The engine's errors: each says what happened and what to do.
+
+/// What can go wrong talking to a machine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No daemon answers: the machine is stopped.
+    #[error("the machine is not running; start it with `berth start`")]
+    NotRunning,
+    /// The daemon could not be started or exited at once.
+    #[error("{0}")]
+    Daemon(String),
+    /// The machine reports an error.
+    #[error("{0}")]
+    Machine(String),
+    /// The daemon rejected a request.
+    #[error("{0}")]
+    Rejected(String),
+    /// Invalid input.
+    #[error("{0}")]
+    Invalid(String),
+    /// Docker's API failed.
+    #[error("Docker Engine: {0}")]
+    Docker(String),
+    /// The daemon's answer was not understood.
+    #[error("unexpected answer from berthd: {0}")]
+    Protocol(String),
+    /// I/O.
+    #[error("{context}: {source}")]
+    Io {
+        /// What we were doing.
+        context: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// The engine's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io { context: context.into(), source }
+    }
+}
