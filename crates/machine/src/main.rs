@@ -46,7 +46,9 @@ fn main() -> ExitCode {
 async fn run(paths: MachinePaths) -> anyhow::Result<()> {
     std::fs::create_dir_all(&paths.data_dir).with_context(|| format!("cannot create {}", paths.data_dir.display()))?;
     std::fs::create_dir_all(&paths.run_dir).with_context(|| format!("cannot create {}", paths.run_dir.display()))?;
-    let _ = std::fs::set_permissions(&paths.run_dir, std::fs::Permissions::from_mode(0o700));
+    // Traversable but not listable: each socket carries its own mode (docker.sock and control.sock are
+    // 0600); passt, which runs as nobody under root, must reach its own folder inside.
+    let _ = std::fs::set_permissions(&paths.run_dir, std::fs::Permissions::from_mode(0o711));
     let _lock = MachineLock::acquire(&paths.lock_file(), &paths.name)?;
     init_logging(&paths);
 

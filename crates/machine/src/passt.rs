@@ -12,12 +12,21 @@ use tokio::process::{Child, Command};
 
 use crate::{Error, Result};
 
+/// The user passt switches to when started as root.
+const NOBODY: u32 = 65534;
+
 /// Starts passt serving `socket`, and waits until the socket exists.
 pub async fn start(socket: &Path, net: &GuestNet, log: &Path) -> Result<Child> {
     let dir = socket.parent().ok_or_else(|| Error::io("passt socket has no folder", std::io::ErrorKind::InvalidInput.into()))?;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-    // passt drops privileges (to nobody when started as root) before it creates its socket.
-    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777));
+    // passt drops privileges (to nobody when started as root) before it creates its socket, so the
+    // folder must be its own; the folders above it need only be traversable (0711).
+    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(dir, Some(NOBODY), Some(NOBODY))
+            .map_err(|e| Error::io(format!("cannot hand {} to passt's user", dir.display()), e))?;
+    }
     let _ = std::fs::remove_file(socket);
     let log_file = std::fs::OpenOptions::new()
         .create(true)

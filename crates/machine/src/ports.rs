@@ -81,16 +81,16 @@ impl Forwards {
     async fn reconcile(&mut self, docker: &Docker, shared: &Shared) -> anyhow::Result<()> {
         let opts = bollard::query_parameters::ListContainersOptionsBuilder::default().all(false).build();
         let want = published_ports(&docker.list_containers(Some(opts)).await?);
-        self.live.retain(|key, (_, task)| {
-            let keep = want.contains_key(key);
-            if !keep {
-                if let Some(t) = task {
-                    t.abort();
-                }
-                tracing::info!(port = key.1, transport = %key.0, "forward closed");
+        let gone: Vec<_> = self.live.keys().filter(|k| !want.contains_key(*k)).cloned().collect();
+        for key in gone {
+            if let Some((_, Some(task))) = self.live.remove(&key) {
+                // Wait until the listener is really closed, so a container started right after on the
+                // same port can have it.
+                task.abort();
+                let _ = task.await;
             }
-            keep
-        });
+            tracing::info!(port = key.1, transport = %key.0, "forward closed");
+        }
         for (key, containers) in want {
             if let Some((port, _)) = self.live.get_mut(&key) {
                 port.containers = containers;

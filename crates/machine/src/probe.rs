@@ -90,7 +90,7 @@ async fn boot_probe(kernel: &Path) -> Result<(), String> {
         .args(["-nodefaults", "-no-user-config", "-nographic", "-no-reboot", "-serial", "stdio"])
         .arg("-kernel")
         .arg(kernel)
-        .args(["-append", "console=ttyS0 panic=-1 root=/dev/nonexistent"])
+        .args(["-append", "console=ttyS0 panic=-1 reboot=t root=/dev/nonexistent"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -107,7 +107,7 @@ impl Supervisor {
     async fn boot(&self, cfg: &MachineConfig) -> Result<Guest> {
         let p = &self.paths;
         crate::disk::prepare_data_disk(&p.data_disk(), cfg.disk_gib)?;
-        let vsock_cfg = berth_virtio::VsockBackendConfig {
+        let vsock_cfg = berth_virtio::vhost_user::VsockBackendConfig {
             vhost_socket: p.vhost_socket(),
             uds_path: p.vsock_socket(),
             guest_cid: berth_proto::GUEST_CID as u64,
@@ -116,7 +116,7 @@ impl Supervisor {
         let vsock = std::thread::Builder::new()
             .name("vsock".into())
             .spawn(move || {
-                if let Err(e) = berth_virtio::serve_vsock(&vsock_cfg) {
+                if let Err(e) = berth_virtio::vhost_user::serve_vsock(&vsock_cfg) {
                     tracing::error!(error = %e, "vsock device stopped");
                 }
             })

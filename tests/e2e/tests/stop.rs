@@ -16,8 +16,8 @@ fn berth_stop_powers_off_cleanly() {
     assert!(!std::path::Path::new(sock).exists(), "docker.sock is removed");
     let log = std::fs::read_to_string(&console).unwrap_or_default();
     let tail = &log[before.min(log.len())..];
-    assert!(tail.contains("berth-agent: power off"), "the agent shut down cleanly:\n{tail}");
-    assert!(!tail.contains("forced"), "no forced shutdown:\n{tail}");
+    assert!(tail.contains("berth-agent: shutdown: power off"), "the agent shut down cleanly:\n{tail}");
+    assert!(!tail.contains("forcing power-off"), "no forced shutdown:\n{tail}");
     let r = berth(&["status"]);
     assert_eq!(r.code, 3, "status of a stopped machine exits 3");
 }

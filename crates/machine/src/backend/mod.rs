@@ -31,7 +31,7 @@ pub struct GuestSpec {
 /// The kernel command line for our guest, `extra` appended (the encoded guest config).
 pub fn kernel_cmdline(extra: &str, tsc_khz: Option<u64>) -> String {
     let mut c = String::from(
-        "console=ttyS0 root=/dev/vda ro rootfstype=erofs init=/sbin/berth-agent panic=-1 quiet loglevel=4 \
+        "console=ttyS0 root=/dev/vda ro rootfstype=erofs init=/sbin/berth-agent panic=-1 reboot=t quiet loglevel=4 \
          8250.nr_uarts=1 random.trust_cpu=on",
     );
     if let Some(khz) = tsc_khz {

@@ -20,7 +20,7 @@ pub fn args(kind: BackendKind, spec: &GuestSpec) -> Vec<String> {
     let mem = spec.memory_mib;
     let mut a: Vec<String> = Vec::new();
     let mut push = |items: &[&str]| a.extend(items.iter().map(|s| s.to_string()));
-    push(&["-M", "microvm,memory-backend=mem,acpi=on,pit=on,pic=on,rtc=on"]);
+    push(&["-M", "microvm,memory-backend=mem,acpi=off,pit=on,pic=on,rtc=on"]);
     match kind {
         BackendKind::QemuKvm => push(&["-accel", "kvm", "-cpu", "host"]),
         _ => push(&["-accel", "tcg,thread=multi", "-cpu", "max"]),
