@@ -7,6 +7,7 @@ pub mod backend;
 pub mod disk;
 pub mod docker_bridge;
 pub mod error;
+pub mod forward;
 pub mod image;
 pub mod lock;
 pub mod passt;

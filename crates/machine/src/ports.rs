@@ -1,20 +1,18 @@
-//! Published ports: watches Docker's events through our own socket, and keeps one `127.0.0.1` listener
-//! per published TCP port, each connection forwarded to the guest over vsock. A port already taken on the
-//! host does not stop the container: its forward is reported failed, naming the port.
+//! Published ports: watches Docker's events through our own socket and keeps one `127.0.0.1` listener
+//! per published port ([`forward`] moves the bytes). A port already taken on the host does not stop the
+//! container: its forward is reported failed, naming the port.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use berth_api::{ForwardState, ForwardedPort};
-use berth_proto::{ForwardReply, ForwardRequest, Transport};
+use berth_proto::Transport;
 use bollard::Docker;
 use futures_util::StreamExt;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use berth_api::vsock_client as guest;
+use crate::forward;
 use crate::shared::Shared;
 
 /// A published port as Docker reports it: (transport, host port) → container names.
@@ -117,67 +115,30 @@ async fn open(
 ) -> (ForwardedPort, Option<JoinHandle<()>>) {
     let (transport, port) = key.clone();
     let mut fp = ForwardedPort { transport: transport.clone(), port, containers, state: ForwardState::Failed, error: None };
-    if transport != "tcp" {
-        fp.error = Some(format!("{transport} forwarding is not supported yet; reach it from another container"));
-        return (fp, None);
-    }
-    match TcpListener::bind(("127.0.0.1", port)).await {
-        Ok(listener) => {
+    let t = match transport.as_str() {
+        "tcp" => Transport::Tcp,
+        "udp" => Transport::Udp,
+        other => {
+            fp.error = Some(format!("{other} ports cannot be forwarded; reach it from another container"));
+            return (fp, None);
+        }
+    };
+    match forward::listen(t, port, vsock).await {
+        Ok(task) => {
             fp.state = ForwardState::Forwarding;
-            (fp, Some(tokio::spawn(accept_loop(listener, port, vsock))))
+            (fp, Some(task))
         }
         Err(e) => {
-            fp.error = Some(match e.kind() {
-                std::io::ErrorKind::AddrInUse => format!(
-                    "host port {port} is already in use by another program; stop it or publish the container on \
-                     another port (e.g. -p {}:…)",
-                    port.saturating_add(1)
-                ),
-                std::io::ErrorKind::PermissionDenied => {
-                    format!("host port {port} needs privileges to open; publish on a port above 1023")
-                }
-                _ => format!("cannot listen on 127.0.0.1:{port}: {e}"),
-            });
+            fp.error = Some(e);
             (fp, None)
         }
     }
 }
 
-async fn accept_loop(listener: TcpListener, port: u16, vsock: PathBuf) {
-    loop {
-        let Ok((mut client, _)) = listener.accept().await else { continue };
-        let vsock = vsock.clone();
-        tokio::spawn(async move {
-            let _ = client.set_nodelay(true);
-            match forward_stream(&vsock, port).await {
-                Ok(mut g) => {
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut g).await;
-                }
-                Err(e) => tracing::warn!(port, error = %e, "forward failed"),
-            }
-        });
-    }
-}
-
-async fn forward_stream(vsock: &std::path::Path, port: u16) -> anyhow::Result<BufReader<tokio::net::UnixStream>> {
-    let mut g = guest::connect(vsock, berth_proto::port::FORWARD).await?;
-    let mut line = serde_json::to_vec(&ForwardRequest { transport: Transport::Tcp, port })?;
-    line.push(b'\n');
-    g.write_all(&line).await?;
-    let mut r = BufReader::new(g);
-    let mut reply = String::new();
-    r.read_line(&mut reply).await?;
-    let reply: ForwardReply = serde_json::from_str(&reply)?;
-    if let Some(e) = reply.error {
-        anyhow::bail!("guest could not connect to port {port}: {e}");
-    }
-    Ok(r)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bollard::models::{ContainerSummary, Port, PortTypeEnum};
+    use bollard::models::{ContainerSummary, PortSummary as Port, PortSummaryTypeEnum as PortTypeEnum};
 
     fn container(name: &str, ports: Vec<Port>) -> ContainerSummary {
         ContainerSummary { names: Some(vec![format!("/{name}")]), ports: Some(ports), ..Default::default() }

@@ -114,3 +114,53 @@ fn a_bad_image_reference_is_explained() {
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("not found") || r.stderr.contains("unknown"), "{}", r.stderr);
 }
+
+/// A UDP echo server, compiled static so it runs in a `FROM scratch` image.
+const UDP_ECHO_C: &str = r#"
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+int main(int argc, char **argv) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[1])) };
+    if (bind(s, (struct sockaddr *)&a, sizeof a) != 0) return 1;
+    char buf[2048];
+    for (;;) {
+        struct sockaddr_in from; socklen_t len = sizeof from;
+        ssize_t n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&from, &len);
+        if (n >= 0) sendto(s, buf, n, 0, (struct sockaddr *)&from, len);
+    }
+}
+"#;
+
+#[test]
+fn a_published_udp_port_answers_on_the_host() {
+    machine();
+    let ctx = BuildDir::busybox("udp", "FROM scratch\nCOPY udpecho /udpecho\nCMD [\"/udpecho\", \"9999\"]\n", &[("udpecho.c", UDP_ECHO_C)]);
+    let cc = std::process::Command::new("gcc")
+        .args(["-static", "-O2", "-o"])
+        .arg(ctx.0.join("udpecho"))
+        .arg(ctx.0.join("udpecho.c"))
+        .status()
+        .expect("gcc builds the test's UDP server");
+    assert!(cc.success());
+    docker_in(&["build", "-q", "-t", "berth-test/udpecho:1", "."], Some(&ctx.0)).ok();
+    let name = "berth-e2e-udp";
+    let _ = docker(&["rm", "-f", name]);
+    docker(&["run", "-d", "--name", name, "-p", "19999:9999/udp", "berth-test/udpecho:1"]).ok();
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let mut answer = None;
+    for i in 0..60 {
+        let msg = format!("ping {i}");
+        let _ = sock.send_to(msg.as_bytes(), "127.0.0.1:19999");
+        let mut buf = [0u8; 64];
+        if let Ok((n, _)) = sock.recv_from(&mut buf) {
+            answer = Some(String::from_utf8_lossy(&buf[..n]).into_owned());
+            break;
+        }
+    }
+    let answer = answer.expect("the UDP echo answers through 127.0.0.1:19999");
+    assert!(answer.starts_with("ping "), "{answer}");
+    docker(&["rm", "-f", name]).ok();
+}
