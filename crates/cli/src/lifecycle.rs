@@ -43,8 +43,20 @@ pub async fn start(engine: &Engine, a: StartArgs) -> CmdResult {
     if running {
         let s = engine.status().await?;
         println!("Machine {:?} is already {} (berthd pid {}).", s.name, state_word(s.state), s.pid.unwrap_or(0));
-        if s.state == MachineState::Running {
-            print_ready(&s);
+        match s.state {
+            MachineState::Running => print_ready(&s),
+            MachineState::Starting => {
+                // Wait for the start under way, as a fresh start would.
+                let s = engine.start(show_progress).await?;
+                print_ready(&s);
+            }
+            MachineState::Error => {
+                return Err(Failure {
+                    code: 1,
+                    message: format!("{} (stop it with `berth stop`, then start again)", s.error.unwrap_or_default()),
+                })
+            }
+            _ => {}
         }
         return Ok(());
     }

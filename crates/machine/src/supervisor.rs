@@ -94,6 +94,9 @@ impl Supervisor {
                         return wait_for_stop(&mut cmds, &self.shared).await;
                     }
                     self.shared.update(|s| {
+                        s.state = MachineState::Starting;
+                        s.detail = Some("restarting after a crash".into());
+                        s.ports.clear();
                         s.restarts += 1;
                         s.last_crash = Some(why.clone());
                     });
