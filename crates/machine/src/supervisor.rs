@@ -387,9 +387,8 @@ pub fn load_config(paths: &MachinePaths) -> MachineConfig {
 /// Writes settings after validating them.
 pub fn save_config(paths: &MachinePaths, cfg: &MachineConfig) -> Result<()> {
     cfg.validate()?;
-    let current = load_config(paths);
     let disk_now = std::fs::metadata(paths.data_disk()).map(|m| m.len() >> 30).unwrap_or(0);
-    if cfg.disk_gib < disk_now.max(current.disk_gib.min(disk_now)) {
+    if cfg.disk_gib < disk_now {
         return Err(berth_api::ConfigError::DiskShrink { current: disk_now, wanted: cfg.disk_gib }.into());
     }
     let path: PathBuf = paths.config_file();
