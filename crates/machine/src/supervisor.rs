@@ -127,7 +127,8 @@ impl Supervisor {
         wait_for_file(&p.vhost_socket(), Duration::from_secs(5)).await?;
 
         let net = GuestNet::default();
-        let passt = passt::start(&p.passt_socket(), &net, &p.hypervisor_log()).await?;
+        let passt_socket = passt::socket_path(&p.passt_socket());
+        let passt = passt::start(&passt_socket, &net, &p.hypervisor_log()).await?;
 
         let guest_cfg = GuestConfig {
             hostname: "berth".into(),
@@ -147,7 +148,7 @@ impl Supervisor {
             cmdline: backend::kernel_cmdline(&guest_cfg.to_cmdline_arg(), tcg.then(backend::host_tsc_khz).flatten()),
             console_log: p.console_log(),
             vhost_socket: p.vhost_socket(),
-            passt_socket: p.passt_socket(),
+            passt_socket,
         };
         let hv_log = std::fs::OpenOptions::new()
             .create(true)
