@@ -1,0 +1,9 @@
+//! Legacy devices on the port bus, each a small state machine with its side effects injected.
+
+pub mod i8042;
+pub mod irq;
+pub mod serial;
+
+pub use i8042::I8042;
+pub use irq::IrqLine;
+pub use serial::SerialConsole;

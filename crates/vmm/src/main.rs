@@ -1,0 +1,85 @@
+//! `berth-vmm`: boots one Linux VM on KVM; flags in, exit code out.
+
+use std::path::PathBuf;
+use std::process::exit;
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+use berth_vmm::machine::{self, exit_code, Console, MachineConfig};
+use clap::Parser;
+
+/// Boots a Linux kernel in a KVM virtual machine and exits when the guest stops.
+///
+/// Exit codes: 0 guest reset or power-off; 1 setup failed; 2 bad flags; 3 /dev/kvm missing;
+/// 4 no permission on /dev/kvm; 5 unreadable or invalid kernel; 6 guest triple fault (vCPU state
+/// logged); 7 vCPU failure or unhandled exit.
+#[derive(Parser, Debug)]
+#[command(name = "berth-vmm", version)]
+struct Args {
+    /// Kernel to boot: an x86_64 bzImage (or ELF vmlinux).
+    #[arg(long)]
+    kernel: PathBuf,
+    /// Kernel command line.
+    #[arg(long, default_value = "console=ttyS0 reboot=k panic=1")]
+    cmdline: String,
+    /// Guest memory in MiB.
+    #[arg(long, default_value_t = 512)]
+    mem_mib: u64,
+    /// Number of vCPUs (1-32).
+    #[arg(long, default_value_t = 1)]
+    cpus: u8,
+    /// Serial console: a file to append to, `stdout`, or `none`.
+    #[arg(long, default_value = "stdout")]
+    console: String,
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    exit(run(args));
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn run(args: Args) -> i32 {
+    let console = match args.console.as_str() {
+        "stdout" => Console::Stdout,
+        "none" => Console::Null,
+        path => Console::File(PathBuf::from(path)),
+    };
+    let config = MachineConfig {
+        kernel: args.kernel,
+        cmdline: args.cmdline,
+        mem_mib: args.mem_mib,
+        cpus: args.cpus,
+        console,
+    };
+    match machine::run(&config) {
+        Ok(reason) => {
+            let code = reason.exit_code();
+            match &reason {
+                machine::StopReason::Reset | machine::StopReason::PowerOff => {
+                    tracing::info!(?reason, "guest stopped")
+                }
+                other => eprintln!("berth-vmm: guest stopped abnormally: {other:?}"),
+            }
+            code
+        }
+        Err(e) => {
+            eprintln!("berth-vmm: {e}");
+            let code = e.exit_code();
+            debug_assert_ne!(code, exit_code::BAD_ARGS);
+            code
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+fn run(args: Args) -> i32 {
+    let _ = (args.kernel, args.cmdline, args.mem_mib, args.cpus, args.console);
+    eprintln!("berth-vmm: this platform's hypervisor backend is not supported yet; berthd uses qemu here");
+    1
+}

@@ -1,0 +1,154 @@
+//! The `berth-vmm` binary end to end with tiny ELF "kernels": flags in, console out, exit code out.
+//! Tests needing KVM skip with a printed reason when /dev/kvm cannot be opened.
+#![cfg(all(target_os = "linux", target_arch = "x86_64"))]
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_berth-vmm");
+const ENTRY: u64 = 0x10_0000;
+
+/// A minimal ELF64 executable with one PT_LOAD segment holding `code` at (and entered at) 1 MiB.
+fn tiny_elf(code: &[u8]) -> Vec<u8> {
+    let mut e = Vec::new();
+    e.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    e.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    e.extend_from_slice(&0x3eu16.to_le_bytes()); // x86-64
+    e.extend_from_slice(&1u32.to_le_bytes());
+    e.extend_from_slice(&ENTRY.to_le_bytes());
+    e.extend_from_slice(&64u64.to_le_bytes()); // program headers right after this header
+    e.extend_from_slice(&0u64.to_le_bytes());
+    e.extend_from_slice(&0u32.to_le_bytes());
+    for v in [64u16, 56, 1, 64, 0, 0] {
+        e.extend_from_slice(&v.to_le_bytes());
+    }
+    e.extend_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+    e.extend_from_slice(&5u32.to_le_bytes()); // R+X
+    e.extend_from_slice(&120u64.to_le_bytes()); // offset of the code
+    e.extend_from_slice(&ENTRY.to_le_bytes());
+    e.extend_from_slice(&ENTRY.to_le_bytes());
+    e.extend_from_slice(&(code.len() as u64).to_le_bytes());
+    e.extend_from_slice(&(code.len() as u64).to_le_bytes());
+    e.extend_from_slice(&0x1000u64.to_le_bytes());
+    assert_eq!(e.len(), 120);
+    e.extend_from_slice(code);
+    e
+}
+
+fn kvm_usable(test: &str) -> bool {
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+    {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("SKIPPED {test}: cannot open /dev/kvm: {e}");
+            false
+        }
+    }
+}
+
+/// Waits for the VMM; kills it (by pid) and fails if it has not stopped within a generous bound.
+fn wait(mut child: Child) -> Output {
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!("berth-vmm did not stop: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn vmm(kernel: &Path, console: &Path, extra: &[&str]) -> Output {
+    let child = Command::new(BIN)
+        .arg("--kernel")
+        .arg(kernel)
+        .arg("--console")
+        .arg(console)
+        .args(["--mem-mib", "64"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait(child)
+}
+
+#[test]
+fn guest_prints_on_the_serial_console_and_resets_through_the_i8042_with_exit_0() {
+    if !kvm_usable("serial_and_reset") {
+        return;
+    }
+    #[rustfmt::skip]
+    let code = [
+        0x66, 0xba, 0xf8, 0x03, // mov dx, 0x3f8
+        0xb0, b'O', 0xee,       // mov al, 'O'; out dx, al
+        0xb0, b'K', 0xee,       // mov al, 'K'; out dx, al
+        0xb0, b'\n', 0xee,      // mov al, '\n'; out dx, al
+        0xb0, 0xfe, 0xe6, 0x64, // mov al, 0xfe; out 0x64, al (i8042 reset)
+        0xf4, 0xeb, 0xfd,       // 1: hlt; jmp 1b
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let kernel = dir.path().join("tiny.elf");
+    std::fs::write(&kernel, tiny_elf(&code)).unwrap();
+    let console = dir.path().join("console.log");
+    // Two vCPUs: the second waits for a SIPI that never comes; the boot vCPU's reset ends the VM.
+    let out = vmm(&kernel, &console, &["--cpus", "2"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&console).unwrap(), "OK\n");
+}
+
+#[test]
+fn guest_triple_fault_exits_6_with_vcpu_state_logged() {
+    if !kvm_usable("triple_fault") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let kernel = dir.path().join("ud2.elf");
+    std::fs::write(&kernel, tiny_elf(&[0x0f, 0x0b])).unwrap();
+    let out = vmm(&kernel, &dir.path().join("console.log"), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(
+        stderr.contains("triple fault") && stderr.contains("rip=0x100000"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unreadable_or_invalid_kernels_exit_5_with_a_message() {
+    if !kvm_usable("bad_kernel") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk");
+    std::fs::write(&junk, b"not a kernel at all").unwrap();
+    let console = dir.path().join("console.log");
+    let out = vmm(&junk, &console, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("is not a loadable x86_64 kernel"), "{stderr}");
+    let out = vmm(&dir.path().join("missing"), &console, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("cannot open kernel"), "{stderr}");
+}
+
+#[test]
+fn bad_flags_exit_2_and_out_of_range_values_exit_1_with_the_range() {
+    let out = Command::new(BIN).arg("--kernel").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(BIN)
+        .args(["--kernel", "/nonexistent", "--cpus", "0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("use 1 to 32"), "{stderr}");
+}
