@@ -9,6 +9,11 @@ use clap::Parser;
 
 /// Boots a Linux kernel in a KVM virtual machine and exits when the guest stops.
 ///
+/// Virtio devices are virtio-mmio in this order: the disks (vda, vdb, ...), then vsock; each is declared to
+/// the kernel by a `virtio_mmio.device=4K@<addr>:<irq>` parameter appended to --cmdline. Use `reboot=k` on
+/// the command line: a guest reboot then resets through the i8042 and exits 0 (with `reboot=t` it is a
+/// triple fault, exit 6).
+///
 /// Exit codes: 0 guest reset or power-off; 1 setup failed; 2 bad flags; 3 /dev/kvm missing;
 /// 4 no permission on /dev/kvm; 5 unreadable or invalid kernel; 6 guest triple fault (vCPU state
 /// logged); 7 vCPU failure or unhandled exit.
@@ -30,6 +35,16 @@ struct Args {
     /// Serial console: a file to append to, `stdout`, or `none`.
     #[arg(long, default_value = "stdout")]
     console: String,
+    /// A raw disk image, `<path>` or `<path>,ro` (read-only). Repeat for more disks: vda, vdb, ... in order.
+    #[arg(long = "disk", value_name = "PATH[,ro]")]
+    disks: Vec<String>,
+    /// Adds a virtio-vsock device whose host side is this Unix socket (`CONNECT <port>\n` → `OK <n>\n`);
+    /// guest connects to host port P go to `<path>_P`. Removed when the VM stops.
+    #[arg(long, value_name = "PATH")]
+    vsock_uds: Option<PathBuf>,
+    /// The guest's vsock context id.
+    #[arg(long, default_value_t = 3)]
+    vsock_cid: u64,
 }
 
 fn main() {
@@ -50,14 +65,44 @@ fn run(args: Args) -> i32 {
         "none" => Console::Null,
         path => Console::File(PathBuf::from(path)),
     };
+    let mut disks = Vec::new();
+    for d in &args.disks {
+        match d.parse::<machine::DiskConfig>() {
+            Ok(d) => disks.push(d),
+            Err(e) => {
+                eprintln!("berth-vmm: --disk {d}: {e}");
+                return exit_code::BAD_ARGS;
+            }
+        }
+    }
+    let vsock = args.vsock_uds.clone().map(|uds| machine::VsockConfig {
+        uds,
+        cid: args.vsock_cid,
+    });
     let config = MachineConfig {
         kernel: args.kernel,
         cmdline: args.cmdline,
         mem_mib: args.mem_mib,
         cpus: args.cpus,
         console,
+        disks,
+        vsock,
     };
-    match machine::run(&config) {
+    let code = run_machine(&config);
+    if let Some(v) = &config.vsock {
+        // The socket path belongs to this VM (a stale one is replaced at start); leave no file behind.
+        if std::fs::symlink_metadata(&v.uds)
+            .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()))
+        {
+            let _ = std::fs::remove_file(&v.uds);
+        }
+    }
+    code
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn run_machine(config: &MachineConfig) -> i32 {
+    match machine::run(config) {
         Ok(reason) => {
             let code = reason.exit_code();
             match &reason {
@@ -80,6 +125,7 @@ fn run(args: Args) -> i32 {
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 fn run(args: Args) -> i32 {
     let _ = (args.kernel, args.cmdline, args.mem_mib, args.cpus, args.console);
+    let _ = (args.disks, args.vsock_uds, args.vsock_cid);
     eprintln!("berth-vmm: this platform's hypervisor backend is not supported yet; berthd uses qemu here");
     1
 }

@@ -152,3 +152,85 @@ fn bad_flags_exit_2_and_out_of_range_values_exit_1_with_the_range() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("use 1 to 32"), "{stderr}");
 }
+
+#[test]
+fn disks_and_vsock_get_mmio_slots_declared_on_the_kernel_command_line() {
+    if !kvm_usable("virtio_slots") {
+        return;
+    }
+    #[rustfmt::skip]
+    let code = [
+        0x66, 0xba, 0xf8, 0x03,             // mov dx, 0x3f8
+        0xbe, 0x00, 0x00, 0x02, 0x00,       // mov esi, 0x20000 (command line)
+        0x8a, 0x06,                         // 1: mov al, [rsi]
+        0x84, 0xc0,                         // test al, al
+        0x74, 0x06,                         // jz 2f
+        0xee,                               // out dx, al
+        0x48, 0xff, 0xc6,                   // inc rsi
+        0xeb, 0xf4,                         // jmp 1b
+        0xb0, b'\n', 0xee,                  // 2: newline
+        0xbb, 0x08, 0x00, 0x00, 0xd0,       // mov ebx, 0xd000_0008 (slot 0 DeviceID)
+        0x8b, 0x03, 0x04, b'A', 0xee,       // mov eax, [rbx]; add al, 'A'; out dx, al
+        0x8b, 0x83, 0x00, 0x10, 0, 0,       // mov eax, [rbx + 0x1000] (slot 1)
+        0x04, b'A', 0xee,
+        0x8b, 0x83, 0x00, 0x20, 0, 0,       // slot 2
+        0x04, b'A', 0xee,
+        0xb0, b'\n', 0xee,
+        0xb0, 0xfe, 0xe6, 0x64,             // i8042 reset
+        0xf4, 0xeb, 0xfd,
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let kernel = dir.path().join("tiny.elf");
+    std::fs::write(&kernel, tiny_elf(&code)).unwrap();
+    let (root, data) = (dir.path().join("root.img"), dir.path().join("data.img"));
+    std::fs::write(&root, vec![0u8; 4096]).unwrap();
+    std::fs::write(&data, vec![0u8; 8192]).unwrap();
+    let uds = dir.path().join("vsock.sock");
+    let console = dir.path().join("console.log");
+    let root_flag = format!("{},ro", root.display());
+    let out = vmm(
+        &kernel,
+        &console,
+        &[
+            "--cmdline",
+            "console=ttyS0 reboot=k",
+            "--disk",
+            &root_flag,
+            "--disk",
+            data.to_str().unwrap(),
+            "--vsock-uds",
+            uds.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // Device ids 2 (blk), 2, 19 (vsock) printed as 'A' + id.
+    assert_eq!(
+        std::fs::read_to_string(&console).unwrap(),
+        "console=ttyS0 reboot=k virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6 \
+         virtio_mmio.device=4K@0xd0002000:7\nCCT\n"
+    );
+    assert!(!uds.exists(), "the vsock socket is removed when the VM stops");
+}
+
+#[test]
+fn unusable_disks_exit_1_with_what_to_fix() {
+    if !kvm_usable("bad_disk") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let kernel = dir.path().join("tiny.elf");
+    std::fs::write(&kernel, tiny_elf(&[0xf4])).unwrap();
+    let missing = dir.path().join("missing.img");
+    let out = vmm(
+        &kernel,
+        &dir.path().join("console.log"),
+        &["--disk", &format!("{},ro", missing.display())],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot open disk image") && stderr.contains("missing.img"),
+        "{stderr}"
+    );
+}

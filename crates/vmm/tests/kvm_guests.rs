@@ -379,3 +379,35 @@ mod virtio_guest {
         assert_eq!(irq.count(), 1);
     }
 }
+
+#[test]
+fn queue_notify_writes_hit_the_ioeventfd_without_an_exit() {
+    let Some(h) = kvm_or_skip("ioeventfd_notify") else {
+        return;
+    };
+    #[rustfmt::skip]
+    let code: Vec<u8> = vec![
+        0x48, 0xbb, 0x00, 0x00, 0x00, 0xd0, 0, 0, 0, 0,   // mov rbx, 0xd000_0000
+        0xc7, 0x43, 0x50, 0x01, 0, 0, 0,                  // QueueNotify = 1 (the registered queue)
+        0xc7, 0x43, 0x50, 0x02, 0, 0, 0,                  // QueueNotify = 2 (no ioeventfd: an MMIO exit)
+        0xf4,                                             // hlt
+    ];
+    let entry = layout::HIGH_MEMORY_START;
+    let (vm, mut vcpu, mem) = vm_with_code(&h, &code, entry);
+    long_mode(vcpu.as_ref(), &mem, entry);
+    let fd = vmm_sys_util::eventfd::EventFd::new(vmm_sys_util::eventfd::EFD_NONBLOCK).unwrap();
+    let notify = layout::VIRTIO_MMIO_START + berth_vmm::virtio_mmio::registers::REG_QUEUE_NOTIFY;
+    vm.register_ioeventfd(&fd, notify, Some(1)).unwrap();
+    let exits = run_to_stop(vcpu.as_mut(), &IoBuses::default());
+    assert_eq!(
+        exits,
+        vec![
+            VmExit::MmioWrite {
+                addr: notify,
+                data: ExitData::new(&[2, 0, 0, 0])
+            },
+            VmExit::Hlt
+        ]
+    );
+    assert_eq!(fd.read().unwrap(), 1, "queue 1's kick went to its eventfd");
+}

@@ -3,6 +3,8 @@
 pub mod i8042;
 pub mod irq;
 pub mod serial;
+#[cfg(not(windows))]
+pub mod virtio;
 
 pub use i8042::I8042;
 pub use irq::IrqLine;

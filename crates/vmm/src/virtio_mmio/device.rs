@@ -1,5 +1,6 @@
 //! The device side of the transport: what a virtio device implements, and how it raises interrupts.
 
+use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -46,6 +47,13 @@ pub trait VirtioDevice: Send {
     fn queue_notify(&mut self, queue: u16);
     /// Stops the device and drops its queues (the driver wrote status 0).
     fn reset(&mut self);
+    /// A host fd the event loop watches for this device (a backend's socket or epoll set); when it is
+    /// readable the loop calls [`VirtioDevice::handle_backend_event`], whether or not the device runs.
+    fn backend_fd(&self) -> Option<RawFd> {
+        None
+    }
+    /// The fd from [`VirtioDevice::backend_fd`] is readable.
+    fn handle_backend_event(&mut self) {}
 }
 
 /// Interrupt status register plus the line that raises it.

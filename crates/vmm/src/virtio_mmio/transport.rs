@@ -99,6 +99,27 @@ impl MmioTransport {
         self.activated
     }
 
+    /// Number of queues the device declared.
+    pub fn queue_count(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// A queue notification that arrived through an ioeventfd instead of a `QueueNotify` write; the same
+    /// checks apply (ignored before `DRIVER_OK` or for a queue the device does not have).
+    pub fn notify_queue(&mut self, queue: u32) {
+        self.notify(queue);
+    }
+
+    /// The device's backend fd for the event loop, if it has one.
+    pub fn backend_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.device.backend_fd()
+    }
+
+    /// The device's backend fd is readable.
+    pub fn handle_backend_event(&mut self) {
+        self.device.handle_backend_event();
+    }
+
     fn offered_features(&self) -> u64 {
         self.device.device_features() | VIRTIO_F_VERSION_1
     }

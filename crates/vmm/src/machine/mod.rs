@@ -19,6 +19,9 @@ use crate::devices::{SerialConsole, I8042};
 use crate::hypervisor::kvm::KvmHypervisor;
 use crate::hypervisor::{Hypervisor, HypervisorError, Vcpu, VmExit};
 
+mod virtio;
+pub use virtio::{disk_name, DiskConfig, VsockConfig};
+
 /// Smallest guest memory we boot with.
 pub const MIN_MEM_MIB: u64 = 16;
 
@@ -46,6 +49,10 @@ pub struct MachineConfig {
     pub cpus: u8,
     /// Serial console destination.
     pub console: Console,
+    /// virtio-blk disks, in guest order (vda, vdb, ...).
+    pub disks: Vec<DiskConfig>,
+    /// The virtio-vsock device, if any.
+    pub vsock: Option<VsockConfig>,
 }
 
 /// Why the VM stopped.
@@ -118,6 +125,15 @@ pub enum MachineError {
     /// Device wiring.
     #[error(transparent)]
     Bus(#[from] BusError),
+    /// A disk image cannot be used.
+    #[error(transparent)]
+    Disk(#[from] crate::devices::virtio::block::DiskError),
+    /// The vsock device cannot start.
+    #[error("vsock device: {0}")]
+    Vsock(#[from] berth_virtio::VsockError),
+    /// The device event loop cannot be set up.
+    #[error(transparent)]
+    EventLoop(#[from] crate::event_loop::EventLoopError),
     /// Bad configuration.
     #[error("{0}")]
     Config(String),
@@ -169,6 +185,7 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
         )));
     }
     let hv = KvmHypervisor::new()?;
+    let devices = virtio::build_devices(&config.disks, config.vsock.as_ref())?;
     let mem_size = config.mem_mib << 20;
     let ranges: Vec<(GuestAddress, usize)> = layout::ram_regions(mem_size)
         .into_iter()
@@ -184,9 +201,14 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
     let vm: Arc<dyn crate::hypervisor::Vm> = Arc::from(hv.create_vm()?);
     vm.setup_irqchip()?;
     vm.set_memory(&mem)?;
+    let (stop_tx, stop_rx) = channel::<StopReason>();
+
+    let mut buses = build_buses(vm.as_ref(), &config.console, stop_tx.clone())?;
+    let (params, event_loop) = virtio::attach(vm.as_ref(), &mem, &mut buses.mmio, devices)?;
+    let cmdline = full_cmdline(&config.cmdline, &params);
 
     let kernel = zero_page::load_kernel(&mem, &config.kernel)?;
-    let cmdline_len = zero_page::write_cmdline(&mem, &config.cmdline)?;
+    let cmdline_len = zero_page::write_cmdline(&mem, &cmdline)?;
     zero_page::write_zero_page(&mem, kernel.header, cmdline_len, mem_size)?;
     mptable::write(&mem, config.cpus)?;
     tracing::info!(
@@ -196,8 +218,10 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
         "kernel loaded"
     );
 
-    let (stop_tx, stop_rx) = channel::<StopReason>();
-    let buses = Arc::new(build_buses(vm.as_ref(), &config.console, stop_tx.clone())?);
+    let buses = Arc::new(buses);
+    event_loop
+        .spawn()
+        .map_err(host("cannot start the device thread"))?;
 
     let supported = hv.supported_cpuid()?;
     let mut handles = Vec::new();
@@ -230,6 +254,24 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
     // vCPU threads that are still running keep the VM alive; they end when the process exits.
     drop(handles);
     Ok(reason)
+}
+
+/// The user's command line with the virtio-mmio device parameters appended.
+fn full_cmdline(user: &str, params: &[String]) -> String {
+    if user
+        .split_whitespace()
+        .any(|w| w == "reboot=t" || w.starts_with("reboot=t"))
+    {
+        tracing::warn!("reboot=t makes a guest reboot a triple fault, which berth-vmm reports as a crash (exit code 6); pass reboot=k so a reboot exits 0");
+    }
+    let mut cmdline = user.trim().to_string();
+    for p in params {
+        if !cmdline.is_empty() {
+            cmdline.push(' ');
+        }
+        cmdline.push_str(p);
+    }
+    cmdline
 }
 
 fn build_buses(
@@ -365,6 +407,8 @@ mod tests {
             exit_code::SETUP_FAILED
         );
         assert_eq!(StopReason::Reset.exit_code(), 0);
+        let disk = crate::devices::virtio::block::DiskError::TooSmall { path: "d".into() };
+        assert_eq!(MachineError::Disk(disk).exit_code(), exit_code::SETUP_FAILED);
         assert_eq!(StopReason::PowerOff.exit_code(), 0);
         assert_eq!(
             StopReason::TripleFault {
@@ -385,6 +429,16 @@ mod tests {
     }
 
     #[test]
+    fn device_parameters_follow_the_user_command_line() {
+        let p = vec!["virtio_mmio.device=4K@0xd0000000:5".to_string()];
+        assert_eq!(
+            full_cmdline("console=ttyS0 reboot=k ", &p),
+            "console=ttyS0 reboot=k virtio_mmio.device=4K@0xd0000000:5"
+        );
+        assert_eq!(full_cmdline("", &p), p[0]);
+    }
+
+    #[test]
     fn out_of_range_config_is_refused_before_touching_kvm() {
         let base = MachineConfig {
             kernel: "/nonexistent".into(),
@@ -392,6 +446,8 @@ mod tests {
             mem_mib: 256,
             cpus: 1,
             console: Console::Null,
+            disks: Vec::new(),
+            vsock: None,
         };
         for cfg in [
             MachineConfig {
