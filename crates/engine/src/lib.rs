@@ -29,6 +29,11 @@ impl Engine {
         Engine { paths: MachinePaths::new(name) }
     }
 
+    /// The machine whose files live at `paths`.
+    pub fn with_paths(paths: MachinePaths) -> Engine {
+        Engine { paths }
+    }
+
     /// Its paths.
     pub fn paths(&self) -> &MachinePaths {
         &self.paths
@@ -114,6 +119,11 @@ impl Engine {
     /// Validates and saves settings; they apply at the next start or restart.
     pub async fn set_settings(&self, cfg: &MachineConfig) -> Result<MachineConfig> {
         cfg.validate().map_err(|e| Error::Invalid(e.to_string()))?;
+        let disk_now = std::fs::metadata(self.paths.data_disk()).map(|m| m.len() >> 30).unwrap_or(0);
+        if cfg.disk_gib < disk_now {
+            let e = berth_api::ConfigError::DiskShrink { current: disk_now, wanted: cfg.disk_gib };
+            return Err(Error::Invalid(e.to_string()));
+        }
         let body = serde_json::to_vec(cfg).map_err(|e| Error::Invalid(e.to_string()))?;
         match control::send::<MachineConfig>(&self.paths, Method::PUT, "/v1/settings", Some(body.clone())).await {
             Err(Error::NotRunning) => {
@@ -174,5 +184,57 @@ impl Engine {
             "the machine daemon stopped while starting; see {}",
             self.paths.daemon_log().display()
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(dir: &std::path::Path) -> Engine {
+        Engine::with_paths(MachinePaths { name: "t".into(), data_dir: dir.join("data"), run_dir: dir.join("run") })
+    }
+
+    #[tokio::test]
+    async fn no_daemon_means_stopped_with_the_saved_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(dir.path());
+        assert!(!e.is_running().await);
+        let cfg = MachineConfig { cpus: 3, ..Default::default() };
+        e.set_settings(&cfg).await.unwrap();
+        let s = e.status().await.unwrap();
+        assert_eq!(s.state, MachineState::Stopped);
+        assert_eq!(s.cpus, 3, "settings saved to the file are reported");
+        assert!(s.docker_host.ends_with("/run/docker.sock"));
+        assert!(matches!(e.stop().await.unwrap().state, MachineState::Stopped), "stopping a stopped machine is fine");
+    }
+
+    #[tokio::test]
+    async fn invalid_settings_are_refused_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(dir.path());
+        let err = e.set_settings(&MachineConfig { memory_mib: 1, ..Default::default() }).await.unwrap_err();
+        assert!(err.to_string().contains("between 512"), "{err}");
+        assert!(!e.paths().config_file().exists());
+    }
+
+    #[tokio::test]
+    async fn the_data_disk_never_shrinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(dir.path());
+        std::fs::create_dir_all(&e.paths().data_dir).unwrap();
+        std::fs::File::create(e.paths().data_disk()).unwrap().set_len(16 << 30).unwrap();
+        let err = e.set_settings(&MachineConfig { disk_gib: 8, ..Default::default() }).await.unwrap_err();
+        assert!(err.to_string().contains("cannot shrink"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn delete_removes_the_machine_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(dir.path());
+        e.set_settings(&MachineConfig::default()).await.unwrap();
+        std::fs::create_dir_all(&e.paths().run_dir).unwrap();
+        e.delete().await.unwrap();
+        assert!(!e.paths().data_dir.exists() && !e.paths().run_dir.exists());
     }
 }
