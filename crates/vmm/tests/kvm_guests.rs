@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use berth_vmm::arch::x86_64::{layout, regs};
 use berth_vmm::bus::{BusDevice, IoBuses};
+use berth_vmm::devices::irq::CountingIrq;
 use berth_vmm::devices::I8042;
 use berth_vmm::hypervisor::kvm::KvmHypervisor;
 use berth_vmm::hypervisor::{ExitData, Hypervisor, Vcpu, Vm, VmExit};
@@ -218,9 +219,12 @@ fn i8042_reset_from_guest_code_reaches_the_device() {
     let resets = Arc::new(AtomicU32::new(0));
     let r = resets.clone();
     let mut buses = IoBuses::default();
-    let i8042 = I8042::new(Box::new(move || {
-        r.fetch_add(1, Ordering::SeqCst);
-    }));
+    let i8042 = I8042::new(
+        Box::new(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        }),
+        Arc::new(CountingIrq::default()),
+    );
     buses
         .pio
         .insert(

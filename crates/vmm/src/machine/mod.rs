@@ -15,7 +15,7 @@ use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
 
 use crate::arch::x86_64::{cpuid, lapic, layout, mptable, msr, regs, zero_page};
 use crate::bus::{BusError, IoBuses};
-use crate::devices::{SerialConsole, I8042};
+use crate::devices::{Rtc, SerialConsole, I8042};
 use crate::hypervisor::kvm::KvmHypervisor;
 use crate::hypervisor::{Hypervisor, HypervisorError, Vcpu, VmExit};
 
@@ -293,13 +293,18 @@ fn build_buses(
     let serial_irq = EventFd::new(EFD_NONBLOCK).map_err(host("cannot create the serial irqfd"))?;
     vm.register_irqfd(&serial_irq, layout::SERIAL_IRQ)?;
     let serial = SerialConsole::new(Arc::new(serial_irq), out);
+    let kbd_irq = EventFd::new(EFD_NONBLOCK).map_err(host("cannot create the keyboard irqfd"))?;
+    vm.register_irqfd(&kbd_irq, layout::I8042_KBD_IRQ)?;
     let stop = Mutex::new(stop);
-    let i8042 = I8042::new(Box::new(move || {
-        let _ = stop
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .send(StopReason::Reset);
-    }));
+    let i8042 = I8042::new(
+        Box::new(move || {
+            let _ = stop
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .send(StopReason::Reset);
+        }),
+        Arc::new(kbd_irq),
+    );
     let mut buses = IoBuses::default();
     buses.pio.insert(
         u64::from(layout::SERIAL_PORT),
@@ -310,6 +315,11 @@ fn build_buses(
         u64::from(layout::I8042_PORT),
         u64::from(layout::I8042_PORT_LEN),
         Arc::new(Mutex::new(i8042)),
+    )?;
+    buses.pio.insert(
+        u64::from(layout::RTC_PORT),
+        u64::from(layout::RTC_PORT_LEN),
+        Arc::new(Mutex::new(Rtc::default())),
     )?;
     Ok(buses)
 }

@@ -65,6 +65,12 @@ pub const SERIAL_IRQ: u32 = 4;
 pub const I8042_PORT: u16 = 0x60;
 /// i8042 port count.
 pub const I8042_PORT_LEN: u16 = 5;
+/// i8042 keyboard IRQ.
+pub const I8042_KBD_IRQ: u32 = 1;
+/// CMOS RTC ports: 0x70 index, 0x71 data.
+pub const RTC_PORT: u16 = 0x70;
+/// CMOS RTC port count.
+pub const RTC_PORT_LEN: u16 = 2;
 
 /// The RAM regions for `mem_size` bytes of guest memory: below the MMIO gap, and the rest above 4 GiB.
 pub fn ram_regions(mem_size: u64) -> Vec<(u64, u64)> {
