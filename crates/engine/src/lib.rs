@@ -5,6 +5,7 @@
 
 mod control;
 mod daemon;
+mod docker;
 mod docker_context;
 mod error;
 
@@ -14,6 +15,10 @@ use berth_api::{Event, MachineConfig, MachinePaths, MachineState, Status};
 use futures_util::{Stream, StreamExt};
 use hyper::Method;
 
+pub use docker::{
+    Container, ContainerAction, DockerApi, DockerChange, Image, LogLine, PortMapping, PortRequest, PullProgress,
+    RunRequest, Volume, COMPOSE_PROJECT_LABEL,
+};
 pub use docker_context::{ensure_docker_context, DockerContext};
 pub use error::{Error, Result};
 

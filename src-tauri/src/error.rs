@@ -1,0 +1,58 @@
+//! The app's error: an engine error or a bad request, serialised as `{ kind, message }` for the UI,
+//! whose message already says what happened and what to do.
+
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+/// Anything a command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// From the engine (machine control or Docker).
+    #[error(transparent)]
+    Engine(#[from] berth_engine::Error),
+    /// The request itself was wrong.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The commands' result type.
+pub type Result<T> = std::result::Result<T, AppError>;
+
+impl AppError {
+    /// A short machine-readable kind the UI can branch on.
+    pub fn kind(&self) -> &'static str {
+        use berth_engine::Error as E;
+        match self {
+            AppError::Engine(E::NotRunning) => "not_running",
+            AppError::Engine(E::Daemon(_)) | AppError::Engine(E::Machine(_)) => "machine",
+            AppError::Engine(E::Docker(_)) => "docker",
+            AppError::Engine(E::Rejected(_)) | AppError::Engine(E::Invalid(_)) | AppError::Invalid(_) => "invalid",
+            AppError::Engine(_) => "internal",
+        }
+    }
+}
+
+impl Serialize for AppError {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("AppError", 2)?;
+        st.serialize_field("kind", self.kind())?;
+        st.serialize_field("message", &self.to_string())?;
+        st.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_kind_and_actionable_message() {
+        let e = AppError::from(berth_engine::Error::NotRunning);
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["kind"], "not_running");
+        assert_eq!(v["message"], "the machine is not running; start it with `berth start`");
+        let v = serde_json::to_value(AppError::Engine(berth_engine::Error::Docker("No such image: x".into()))).unwrap();
+        assert_eq!(v["kind"], "docker");
+        assert_eq!(v["message"], "Docker Engine: No such image: x");
+    }
+}

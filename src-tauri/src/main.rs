@@ -1,0 +1,56 @@
+//! The Berth desktop app: a Tauri window over berth-engine. Commands are in `commands`, the engine's
+//! event streams are forwarded by `events`, container logs by `logs`. The window starts the machine when
+//! it opens and finds it stopped (so a failure shows where the user looks), unless `BERTH_APP_AUTOSTART=0`.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod error;
+mod events;
+mod logs;
+
+use crate::commands::AppState;
+use berth_api::DEFAULT_MACHINE;
+use berth_engine::Engine;
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let machine = std::env::var("BERTH_MACHINE").unwrap_or_else(|_| DEFAULT_MACHINE.to_string());
+    let autostart = std::env::var("BERTH_APP_AUTOSTART").map(|v| v != "0").unwrap_or(true);
+    let engine = Engine::new(&machine);
+
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .manage(AppState { engine: engine.clone(), autostart, starting: Default::default(), logs: Default::default() })
+        .setup(move |app| {
+            events::spawn_forwarders(app.handle().clone(), engine);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_autostart,
+            commands::machine_status,
+            commands::machine_start,
+            commands::machine_stop,
+            commands::machine_restart,
+            commands::containers_list,
+            commands::container_action,
+            commands::container_run,
+            commands::logs_follow,
+            commands::logs_stop,
+            commands::images_list,
+            commands::image_remove,
+            commands::image_pull,
+            commands::image_exposed_ports,
+            commands::volumes_list,
+            commands::volume_create,
+            commands::volume_remove,
+            commands::open_url,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("berth-app: {e}");
+        std::process::exit(1);
+    }
+}

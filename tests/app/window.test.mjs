@@ -1,0 +1,208 @@
+// The desktop app in a real window against a real machine: start the machine from the UI, pull an image
+// from a local registry, run it with a published port, follow the port link, read its logs, stop and
+// remove it, stop the machine. Run by scripts/test-app under Xvfb with tauri-driver and WebKitWebDriver.
+//
+// Needs: BERTH_APP (the release app), BERTH_HOME and BERTH_RUNTIME_DIR (an isolated machine), a registry
+// on 127.0.0.1:5000, the docker CLI, /bin/busybox (busybox-static). Screenshots: BERTH_APP_ARTIFACTS.
+import { spawn, execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+
+// selenium-webdriver is pinned in ui/package.json (one lockfile for the front end and its tests).
+const require = createRequire(new URL('../../ui/package.json', import.meta.url));
+const { Builder, By, Capabilities, until } = require('selenium-webdriver');
+
+const app = process.env.BERTH_APP;
+const home = process.env.BERTH_HOME;
+const runtime = process.env.BERTH_RUNTIME_DIR;
+const artifacts = process.env.BERTH_APP_ARTIFACTS ?? path.resolve('target/app-test-artifacts');
+const REGISTRY_FROM_GUEST = 'host.docker.internal:5000';
+const IMAGE = `${REGISTRY_FROM_GUEST}/berth-app-web:1`;
+const NAME = 'berth-app-web';
+const BOOT = 420_000;
+
+let driverProc = null;
+let driver = null;
+const skip = !app || !home || !runtime ? 'BERTH_APP, BERTH_HOME and BERTH_RUNTIME_DIR are not set (run scripts/test-app)' : false;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const dockerHost = () => `unix://${runtime}/default/docker.sock`;
+
+function docker(args, opts = {}) {
+  return execFileSync('docker', args, {
+    env: { ...process.env, DOCKER_HOST: dockerHost(), DOCKER_BUILDKIT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    ...opts,
+  });
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function get(url) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout: 3000 }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+  });
+}
+
+async function shot(name) {
+  fs.mkdirSync(artifacts, { recursive: true });
+  const png = await driver.takeScreenshot();
+  fs.writeFileSync(path.join(artifacts, `${name}.png`), png, 'base64');
+}
+
+const $ = (css) => driver.findElement(By.css(css));
+const waitFor = (css, ms = 30_000) => driver.wait(until.elementLocated(By.css(css)), ms, `waiting for ${css}`);
+async function click(css, ms) {
+  const el = await waitFor(css, ms);
+  await driver.wait(until.elementIsEnabled(el), ms ?? 30_000, `waiting for ${css} to be enabled`);
+  await el.click();
+}
+async function waitGone(css, ms = 60_000) {
+  await driver.wait(async () => (await driver.findElements(By.css(css))).length === 0, ms, `waiting for ${css} to go`);
+}
+
+before(async () => {
+  if (skip) return;
+  // Settings the UI's Start uses: the test registry is plain HTTP.
+  const machineDir = path.join(home, 'machines', 'default');
+  fs.mkdirSync(machineDir, { recursive: true });
+  fs.writeFileSync(path.join(machineDir, 'config.json'), JSON.stringify({ insecure_registries: [REGISTRY_FROM_GUEST] }));
+
+  driverProc = spawn('tauri-driver', ['--port', '4444'], {
+    detached: true,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, BERTH_APP_AUTOSTART: '0' },
+  });
+  for (let i = 0; i < 100; i++) {
+    if (await new Promise((r) => net.connect(4444, '127.0.0.1').on('connect', function () { this.end(); r(true); }).on('error', () => r(false)))) break;
+    await sleep(100);
+  }
+  const caps = new Capabilities();
+  caps.setBrowserName('wry');
+  caps.set('tauri:options', { application: app });
+  driver = await new Builder().usingServer('http://127.0.0.1:4444/').withCapabilities(caps).build();
+});
+
+after(async () => {
+  try {
+    if (driver) await driver.quit();
+  } catch {
+    /* the window may be gone already */
+  }
+  if (driverProc?.pid) {
+    try {
+      process.kill(-driverProc.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+
+test('start the machine, pull, run with a port, logs, stop, remove — all from the window', { skip, timeout: 900_000 }, async () => {
+  // Home: the machine is stopped (autostart is off for this test), so Start it from the UI.
+  await waitFor('#home-title');
+  await driver.wait(until.elementLocated(By.css('.state-line [data-state="stopped"]')), 30_000);
+  await shot('01-home-stopped');
+  await click('main [data-action="start"]');
+  await waitFor('.state-line [data-state="starting"]', 30_000).catch(() => {});
+  await waitFor('.state-line [data-state="running"]', BOOT);
+  const backendText = await $('dl.facts').getText();
+  assert.match(backendText, /QEMU|Berth VMM/, 'the backend in use is shown');
+  await shot('02-home-running');
+
+  // A test image in the local registry, built with the docker CLI from Debian's static busybox.
+  const ctx = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-app-img-'));
+  try {
+    fs.copyFileSync('/bin/busybox', path.join(ctx, 'busybox'));
+    fs.mkdirSync(path.join(ctx, 'www'));
+    fs.writeFileSync(path.join(ctx, 'www', 'index.html'), 'hello from the berth app\n');
+    fs.writeFileSync(
+      path.join(ctx, 'Dockerfile'),
+      'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nCOPY www /www\nEXPOSE 80\n' +
+        'CMD ["/bin/busybox", "httpd", "-f", "-v", "-p", "80", "-h", "/www"]\n',
+    );
+    docker(['build', '-q', '-t', IMAGE, ctx]);
+    docker(['push', '-q', IMAGE]);
+    docker(['rmi', IMAGE]);
+  } finally {
+    fs.rmSync(ctx, { recursive: true, force: true });
+  }
+
+  // Images: pull it from the registry and watch it finish.
+  await click('nav [data-screen="images"]');
+  const ref = await waitFor('#pull-ref');
+  await ref.sendKeys(IMAGE);
+  await click('form.pull button[type="submit"]');
+  await waitFor(`[aria-label="Pull of ${IMAGE}"][data-state="done"]`, 180_000);
+  await waitFor(`tr[data-image="${IMAGE}"]`, 30_000);
+  await shot('03-images-pulled');
+
+  // Run it with port 80 (prefilled from EXPOSE) published on a free host port.
+  const port = await freePort();
+  await click(`button[aria-label="Run ${IMAGE}"]`);
+  const host = await waitFor('input[aria-label="Host port for 80/tcp"]', 30_000);
+  assert.equal(await host.getAttribute('value'), '8080', 'host port prefilled from EXPOSE 80');
+  await host.clear();
+  await host.sendKeys(String(port));
+  await (await waitFor('[role="dialog"] label input')).sendKeys(NAME);
+  await shot('04-run-dialog');
+  await click('[role="dialog"] button[type="submit"]');
+
+  // Containers: the port is a link; the forwarded port answers.
+  const link = await waitFor(`tr[data-container="${NAME}"] a.port-link`, 60_000);
+  assert.match(await link.getAttribute('href'), new RegExp(`^http://127\\.0\\.0\\.1:${port}/?$`));
+  let body = '';
+  for (let i = 0; i < 60 && !body.includes('hello from the berth app'); i++) {
+    body = await get(`http://127.0.0.1:${port}/`).catch(() => '');
+    if (!body) await sleep(500);
+  }
+  assert.match(body, /hello from the berth app/);
+  await shot('05-containers-running');
+
+  // Logs: busybox httpd -v logs the request we just made.
+  await click(`button[aria-label="Logs of ${NAME}"]`);
+  const log = await waitFor('[role="log"]');
+  await driver.wait(async () => /\S/.test((await log.getText()).replace('Waiting for output…', '')), 30_000, 'log lines');
+  await shot('06-logs');
+  await click('section.logs button:last-child');
+
+  // Stop, then remove after confirming.
+  await click(`button[aria-label="Stop ${NAME}"]`);
+  await waitFor(`button[aria-label="Start ${NAME}"]`, 60_000);
+  await click(`button[aria-label="Remove ${NAME}"]`);
+  await click('[role="alertdialog"] button.danger');
+  await waitGone(`tr[data-container="${NAME}"]`);
+  await shot('07-removed');
+
+  // Remove the image (no longer in use), then stop the machine from Home.
+  await click('nav [data-screen="images"]');
+  await click(`button[aria-label="Remove ${IMAGE}"]`);
+  await click('[role="alertdialog"] button.danger');
+  await waitGone(`tr[data-image="${IMAGE}"]`);
+  await click('nav [data-screen="home"]');
+  await click('main [data-action="stop"]');
+  await waitFor('.state-line [data-state="stopped"]', 120_000);
+  await shot('08-home-stopped');
+});

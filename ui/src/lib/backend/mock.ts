@@ -1,0 +1,306 @@
+// An in-memory machine with the same rules as the real one (a stopped machine has no Docker, images
+// and volumes in use cannot be removed), for `npm run dev` in a browser and for tests.
+import {
+  BackendError,
+  type Backend,
+  type Container,
+  type DockerChange,
+  type Image,
+  type LogEvent,
+  type MachineEvent,
+  type MachineStatus,
+  type PullProgress,
+  type RunRequest,
+  type Unsubscribe,
+  type Volume,
+} from './backend';
+
+type Listener<T> = Set<(v: T) => void>;
+
+export interface MockOptions {
+  /** Initial machine state. */
+  state?: MachineStatus['state'];
+  /** Milliseconds each simulated step takes (0 in tests). */
+  delay?: number;
+  /** Make the next machine start fail with this message. */
+  startError?: string;
+  /** Whether the app starts a stopped machine when it opens (default false). */
+  autostart?: boolean;
+}
+
+export function stoppedStatus(): MachineStatus {
+  return {
+    name: 'default',
+    state: 'stopped',
+    detail: null,
+    error: null,
+    backend: null,
+    docker_host: 'unix:///tmp/berth/default/docker.sock',
+    versions: { berth: '0.1.0', agent: null, kernel: null, docker: null, image: null },
+    cpus: 2,
+    memory_mib: 2048,
+    disk_gib: 64,
+    uptime_s: null,
+    pid: null,
+    restarts: 0,
+    last_crash: null,
+    ports: [],
+  };
+}
+
+export function runningStatus(): MachineStatus {
+  return {
+    ...stoppedStatus(),
+    state: 'running',
+    backend: { kind: 'qemu-tcg', reason: '/dev/kvm cannot boot Linux here; emulating the CPU (slower)' },
+    versions: { berth: '0.1.0', agent: '0.1.0', kernel: '6.1.0', docker: '26.1.5', image: 'abc123' },
+    uptime_s: 12,
+    pid: 4242,
+  };
+}
+
+export class MockBackend implements Backend {
+  status: MachineStatus;
+  containers: Container[] = [];
+  images: Image[] = [];
+  volumes: Volume[] = [];
+  /** Exposed ports by image reference. */
+  exposed: Record<string, string[]> = {};
+  logs: Record<string, string[]> = {};
+  opened: string[] = [];
+  calls: string[] = [];
+  private startError: string | undefined;
+  private auto: boolean;
+  private delay: number;
+  private nextStream = 1;
+  private machineL: Listener<MachineEvent> = new Set();
+  private dockerL: Listener<DockerChange> = new Set();
+  private pullL: Listener<PullProgress> = new Set();
+  private logL: Listener<LogEvent> = new Set();
+
+  constructor(opts: MockOptions = {}) {
+    this.status = opts.state === 'running' ? runningStatus() : { ...stoppedStatus(), state: opts.state ?? 'stopped' };
+    this.delay = opts.delay ?? 0;
+    this.startError = opts.startError;
+    this.auto = opts.autostart ?? false;
+  }
+
+  /** A populated machine for browser dev. */
+  static demo(delay = 400): MockBackend {
+    const b = new MockBackend({ state: 'stopped', delay, autostart: true });
+    b.images = [
+      { id: 'sha256:1111', tags: ['registry.local/web:1.0'], size: 12_400_000, created: 1_700_000_000, used_by: ['shop-web-1'] },
+      { id: 'sha256:2222', tags: ['busybox:latest'], size: 2_100_000, created: 1_690_000_000, used_by: [] },
+    ];
+    b.exposed = { 'registry.local/web:1.0': ['80/tcp'], 'busybox:latest': [] };
+    b.containers = [
+      {
+        id: 'c1', name: 'shop-web-1', image: 'registry.local/web:1.0', state: 'running', status: 'Up 3 minutes',
+        created: 1_700_000_100, ports: [{ container_port: 80, protocol: 'tcp', host_port: 8080 }],
+        compose_project: 'shop', compose_service: 'web',
+      },
+    ];
+    b.volumes = [{ name: 'shop_data', driver: 'local', mountpoint: '/var/lib/docker/volumes/shop_data/_data', created_at: null, used_by: [] }];
+    b.logs = { c1: ['listening on :80', 'GET / 200'] };
+    return b;
+  }
+
+  private async step() {
+    this.calls.push('step');
+    await new Promise((r) => setTimeout(r, this.delay));
+  }
+
+  private setStatus(s: MachineStatus) {
+    this.status = s;
+    for (const cb of this.machineL) cb({ type: 'status', status: s });
+  }
+
+  private changed(kind: DockerChange['kind'], action: string) {
+    for (const cb of this.dockerL) cb({ kind, action });
+  }
+
+  private needDocker() {
+    if (this.status.state !== 'running') throw new BackendError('the machine is not running; start it from Home', 'not_running');
+  }
+
+  private usage() {
+    for (const i of this.images) i.used_by = this.containers.filter((c) => i.tags.includes(c.image) || c.image === i.id).map((c) => c.name);
+  }
+
+  async autostart() {
+    return this.auto;
+  }
+
+  async machineStatus() {
+    return structuredClone(this.status);
+  }
+
+  async machineStart() {
+    this.calls.push('machineStart');
+    if (this.status.state === 'running') return this.status;
+    this.setStatus({ ...stoppedStatus(), state: 'starting', detail: 'booting the guest' });
+    await this.step();
+    if (this.startError) {
+      const error = this.startError;
+      this.startError = undefined;
+      this.setStatus({ ...stoppedStatus(), state: 'error', error });
+      throw new BackendError(error, 'machine');
+    }
+    this.setStatus(runningStatus());
+    return this.status;
+  }
+
+  async machineStop() {
+    this.calls.push('machineStop');
+    this.setStatus({ ...this.status, state: 'stopping' });
+    await this.step();
+    this.setStatus(stoppedStatus());
+    return this.status;
+  }
+
+  async machineRestart() {
+    this.calls.push('machineRestart');
+    await this.machineStop();
+    return this.machineStart();
+  }
+
+  async listContainers() {
+    this.needDocker();
+    return structuredClone(this.containers);
+  }
+
+  async containerAction(id: string, action: 'start' | 'stop' | 'restart' | 'remove') {
+    this.needDocker();
+    this.calls.push(`${action}:${id}`);
+    const c = this.containers.find((c) => c.id === id);
+    if (!c) throw new BackendError(`No such container: ${id}`);
+    if (action === 'remove') this.containers = this.containers.filter((x) => x.id !== id);
+    else c.state = action === 'stop' ? 'exited' : 'running';
+    this.usage();
+    this.changed('container', action === 'remove' ? 'destroy' : action);
+  }
+
+  async followLogs(id: string, _tail: number) {
+    this.needDocker();
+    const stream_id = this.nextStream++;
+    const lines = (this.logs[id] ?? []).map((text) => ({ stream: 'stdout' as const, text }));
+    setTimeout(() => {
+      for (const cb of this.logL) cb({ stream_id, lines });
+    }, 0);
+    return stream_id;
+  }
+
+  async stopLogs(streamId: number) {
+    this.calls.push(`stopLogs:${streamId}`);
+  }
+
+  async listImages() {
+    this.needDocker();
+    this.usage();
+    return structuredClone(this.images);
+  }
+
+  async removeImage(id: string) {
+    this.needDocker();
+    this.usage();
+    const img = this.images.find((i) => i.id === id);
+    if (img?.used_by.length) throw new BackendError(`the image is used by ${img.used_by.join(', ')}; remove that container first`, 'invalid');
+    this.images = this.images.filter((i) => i.id !== id);
+    this.changed('image', 'delete');
+  }
+
+  async pullImage(reference: string) {
+    this.needDocker();
+    const ref = reference.includes(':') ? reference : `${reference}:latest`;
+    for (const layer of ['aaa111', 'bbb222']) {
+      for (const [status, current] of [['Downloading', 50], ['Download complete', 100], ['Pull complete', null]] as const) {
+        for (const cb of this.pullL) cb({ reference, layer, status, current, total: current === null ? null : 100 });
+        await this.step();
+      }
+    }
+    for (const cb of this.pullL) cb({ reference, layer: null, status: `Status: Downloaded newer image for ${ref}`, current: null, total: null });
+    if (!this.images.some((i) => i.tags.includes(ref))) {
+      this.images.unshift({ id: `sha256:${ref.length}${Date.now()}`, tags: [ref], size: 2_000_000, created: Math.floor(Date.now() / 1000), used_by: [] });
+    }
+    this.changed('image', 'pull');
+  }
+
+  async exposedPorts(image: string) {
+    this.needDocker();
+    return this.exposed[image] ?? [];
+  }
+
+  async runContainer(req: RunRequest) {
+    this.needDocker();
+    this.calls.push(`run:${req.image}`);
+    const id = `c${this.containers.length + 1}${Date.now()}`;
+    const name = req.name || `mock_${this.containers.length + 1}`;
+    if (this.containers.some((c) => c.name === name)) throw new BackendError(`Conflict. The container name "/${name}" is already in use`);
+    this.containers.unshift({
+      id, name, image: req.image, state: 'running', status: 'Up 1 second', created: Math.floor(Date.now() / 1000),
+      ports: req.ports.map((p) => ({ container_port: p.container_port, protocol: p.protocol, host_port: p.host_port })),
+      compose_project: null, compose_service: null,
+    });
+    this.usage();
+    this.changed('container', 'start');
+    return id;
+  }
+
+  async listVolumes() {
+    this.needDocker();
+    return structuredClone(this.volumes);
+  }
+
+  async createVolume(name: string) {
+    this.needDocker();
+    if (this.volumes.some((v) => v.name === name)) throw new BackendError(`volume ${name} already exists`);
+    const v: Volume = { name, driver: 'local', mountpoint: `/var/lib/docker/volumes/${name}/_data`, created_at: new Date().toISOString(), used_by: [] };
+    this.volumes.push(v);
+    this.changed('volume', 'create');
+    return v;
+  }
+
+  async removeVolume(name: string) {
+    this.needDocker();
+    const v = this.volumes.find((v) => v.name === name);
+    if (v?.used_by.length) throw new BackendError(`the volume is used by ${v.used_by.join(', ')}; remove that container first`, 'invalid');
+    this.volumes = this.volumes.filter((v) => v.name !== name);
+    this.changed('volume', 'destroy');
+  }
+
+  async openUrl(url: string) {
+    this.opened.push(url);
+    if (typeof window !== 'undefined' && !('process' in globalThis)) window.open(url, '_blank');
+  }
+
+  onMachineEvent(cb: (ev: MachineEvent) => void): Unsubscribe {
+    this.machineL.add(cb);
+    return () => this.machineL.delete(cb);
+  }
+  onDockerChange(cb: (ch: DockerChange) => void): Unsubscribe {
+    this.dockerL.add(cb);
+    return () => this.dockerL.delete(cb);
+  }
+  onPullProgress(cb: (p: PullProgress) => void): Unsubscribe {
+    this.pullL.add(cb);
+    return () => this.pullL.delete(cb);
+  }
+  onLogEvent(cb: (ev: LogEvent) => void): Unsubscribe {
+    this.logL.add(cb);
+    return () => this.logL.delete(cb);
+  }
+
+  /** Test helper: emit a log event. */
+  emitLog(ev: LogEvent) {
+    for (const cb of this.logL) cb(ev);
+  }
+  /** Test helper: emit a machine event. */
+  emitMachine(ev: MachineEvent) {
+    if (ev.type === 'status') this.status = ev.status;
+    for (const cb of this.machineL) cb(ev);
+  }
+  /** Test helper: emit a Docker change. */
+  emitDocker(ch: DockerChange) {
+    for (const cb of this.dockerL) cb(ch);
+  }
+}

@@ -1,0 +1,69 @@
+// The only file that calls Tauri's invoke/listen. Command and event names match src-tauri/src/commands.rs
+// and src-tauri/src/events.rs.
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+
+import {
+  BackendError,
+  type Backend,
+  type DockerChange,
+  type LogEvent,
+  type MachineEvent,
+  type PullProgress,
+  type Unsubscribe,
+} from './backend';
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw BackendError.from(e);
+  }
+}
+
+function subscribe<T>(event: string, cb: (payload: T) => void): Unsubscribe {
+  let unlisten: UnlistenFn | null = null;
+  let cancelled = false;
+  void listen<T>(event, (e) => cb(e.payload)).then((fn) => {
+    if (cancelled) fn();
+    else unlisten = fn;
+  });
+  return () => {
+    cancelled = true;
+    unlisten?.();
+  };
+}
+
+export function isTauri(): boolean {
+  return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
+}
+
+export const tauriBackend: Backend = {
+  autostart: () => call('app_autostart'),
+  machineStatus: () => call('machine_status'),
+  machineStart: () => call('machine_start'),
+  machineStop: () => call('machine_stop'),
+  machineRestart: () => call('machine_restart'),
+
+  listContainers: () => call('containers_list'),
+  containerAction: (id, action) => call('container_action', { id, action }),
+  followLogs: (id, tail) => call('logs_follow', { id, tail }),
+  stopLogs: (streamId) => call('logs_stop', { streamId }),
+
+  listImages: () => call('images_list'),
+  removeImage: (id) => call('image_remove', { id }),
+  pullImage: (reference) => call('image_pull', { reference }),
+  exposedPorts: (image) => call('image_exposed_ports', { image }),
+  runContainer: (req) => call('container_run', { req }),
+
+  listVolumes: () => call('volumes_list'),
+  createVolume: (name) => call('volume_create', { name }),
+  removeVolume: (name) => call('volume_remove', { name }),
+
+  openUrl: (url) => call('open_url', { url }),
+
+  onMachineEvent: (cb) => subscribe<MachineEvent>('machine-event', cb),
+  onDockerChange: (cb) => subscribe<DockerChange>('docker-change', cb),
+  onPullProgress: (cb) => subscribe<PullProgress>('pull-progress', cb),
+  onLogEvent: (cb) => subscribe<LogEvent>('container-log', cb),
+};

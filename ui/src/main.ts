@@ -1,0 +1,11 @@
+// Picks the backend (Tauri inside the app, the in-memory demo machine in a plain browser) and mounts.
+import { mount } from 'svelte';
+import './app.css';
+import App from './App.svelte';
+import { MockBackend } from './lib/backend/mock';
+import { isTauri, tauriBackend } from './lib/backend/tauri';
+import { AppState } from './lib/stores/app.svelte';
+
+const app = new AppState(isTauri() ? tauriBackend : MockBackend.demo());
+void app.init();
+mount(App, { target: document.getElementById('app')!, props: { app } });

@@ -1,0 +1,85 @@
+import { fireEvent, render, screen, within } from '@testing-library/svelte';
+import { tick } from 'svelte';
+import { describe, expect, it } from 'vitest';
+import { MockBackend } from '../lib/backend/mock';
+import { AppState } from '../lib/stores/app.svelte';
+import Containers from './Containers.svelte';
+
+const settle = async () => {
+  await new Promise((r) => setTimeout(r, 5));
+  await tick();
+};
+
+async function setup(b: MockBackend) {
+  const app = new AppState(b, 0);
+  await app.init();
+  render(Containers, { app, ongo: () => {} });
+  await settle();
+  return app;
+}
+
+function demo() {
+  const b = MockBackend.demo(0);
+  b.status = { ...b.status, state: 'running' };
+  b.containers.push({
+    id: 'c2', name: 'lonely', image: 'busybox:latest', state: 'exited', status: 'Exited (0) 1 minute ago', created: 1,
+    ports: [], compose_project: null, compose_service: null,
+  });
+  return b;
+}
+
+describe('Containers', () => {
+  it('says to start the machine when it is stopped', async () => {
+    await setup(new MockBackend());
+    expect(screen.getByText('The machine is not running')).toBeTruthy();
+  });
+
+  it('says what to do when there are none', async () => {
+    await setup(new MockBackend({ state: 'running' }));
+    expect(screen.getByText('No containers yet')).toBeTruthy();
+  });
+
+  it('groups by compose project and links published ports', async () => {
+    const b = demo();
+    await setup(b);
+    const shop = screen.getByRole('table', { name: 'Compose project shop' });
+    expect(within(shop).getByText('shop-web-1')).toBeTruthy();
+    expect(within(shop).getByRole('link', { name: '8080→80' }).getAttribute('href')).toBe('http://127.0.0.1:8080');
+    expect(within(screen.getByRole('table', { name: 'Containers' })).getByText('lonely')).toBeTruthy();
+    await fireEvent.click(within(shop).getByRole('link', { name: '8080→80' }));
+    expect(b.opened).toEqual(['http://127.0.0.1:8080']);
+  });
+
+  it('stops and starts a container', async () => {
+    const b = demo();
+    await setup(b);
+    await fireEvent.click(screen.getByRole('button', { name: 'Stop shop-web-1' }));
+    await settle();
+    expect(b.calls).toContain('stop:c1');
+    await fireEvent.click(screen.getByRole('button', { name: 'Start shop-web-1' }));
+    await settle();
+    expect(b.calls).toContain('start:c1');
+  });
+
+  it('removes only after confirming', async () => {
+    const b = demo();
+    await setup(b);
+    await fireEvent.click(screen.getByRole('button', { name: 'Remove lonely' }));
+    const dialog = screen.getByRole('alertdialog');
+    await fireEvent.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    expect(b.containers.some((c) => c.id === 'c2')).toBe(true);
+    await fireEvent.click(screen.getByRole('button', { name: 'Remove lonely' }));
+    await fireEvent.click(within(screen.getByRole('alertdialog')).getByRole('button', { name: 'Remove' }));
+    await settle();
+    expect(b.containers.some((c) => c.id === 'c2')).toBe(false);
+    expect(screen.queryByText('lonely')).toBeNull();
+  });
+
+  it('opens the logs', async () => {
+    const b = demo();
+    await setup(b);
+    await fireEvent.click(screen.getByRole('button', { name: 'Logs of shop-web-1' }));
+    await settle();
+    expect(screen.getByRole('log').textContent).toContain('listening on :80');
+  });
+});
