@@ -70,9 +70,12 @@ async fn follow(docker_socket: &std::path::Path, fwd: &mut Forwards, shared: &Sh
     Ok(())
 }
 
+/// A forward as reported, with the listener task serving it (none when it failed).
+type Live = (ForwardedPort, Option<JoinHandle<()>>);
+
 struct Forwards {
     vsock: PathBuf,
-    live: HashMap<(String, u16), (ForwardedPort, Option<JoinHandle<()>>)>,
+    live: HashMap<(String, u16), Live>,
 }
 
 impl Forwards {
