@@ -68,6 +68,10 @@ impl MachinePaths {
     pub fn vhost_socket(&self) -> PathBuf {
         self.run_dir.join("vhost-vsock.sock")
     }
+    /// berth-vmm's control socket (status, pause, resume, shutdown, balloon).
+    pub fn vmm_socket(&self) -> PathBuf {
+        self.run_dir.join("vmm.sock")
+    }
     /// Folder of passt's socket; passt drops privileges, so the folder is made writable for it.
     pub fn passt_dir(&self) -> PathBuf {
         self.run_dir.join("passt")

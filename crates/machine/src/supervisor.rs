@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use berth_api::{Backend, MachineConfig, MachinePaths, MachineState};
+use berth_api::{Backend, BackendKind, MachineConfig, MachinePaths, MachineState};
 use berth_proto::{AgentMessage, GuestConfig, GuestNet, HostMessage, Phase};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::OwnedWriteHalf;
@@ -110,6 +110,61 @@ impl Supervisor {
     async fn boot(&self, cfg: &MachineConfig) -> Result<Guest> {
         let p = &self.paths;
         crate::disk::prepare_data_disk(&p.data_disk(), cfg.disk_gib)?;
+        let kind = self.backend.kind;
+        // berth-vmm serves the vsock device itself; QEMU gets ours as a vhost-user backend.
+        let vsock = if kind == BackendKind::BerthVmm { None } else { Some(self.start_vhost_vsock().await?) };
+
+        let net = GuestNet::default();
+        let passt_socket = passt::socket_path(&p.passt_socket());
+        let passt = passt::start(&passt_socket, &net, &p.hypervisor_log()).await?;
+
+        let guest_cfg = GuestConfig {
+            hostname: "berth".into(),
+            net,
+            data_device: "/dev/vdb".into(),
+            insecure_registries: cfg.insecure_registries.clone(),
+            registry_mirrors: cfg.registry_mirrors.clone(),
+            host_time_ms: now_ms(),
+        };
+        let tcg = kind == BackendKind::QemuTcg;
+        let spec = GuestSpec {
+            kernel: self.image.kernel(),
+            rootfs: self.image.rootfs(),
+            data_disk: p.data_disk(),
+            cpus: cfg.cpus,
+            memory_mib: cfg.memory_mib,
+            cmdline: backend::kernel_cmdline(
+                kind,
+                &guest_cfg.to_cmdline_arg(),
+                tcg.then(backend::host_tsc_khz).flatten(),
+            ),
+            console_log: p.console_log(),
+            vhost_socket: p.vhost_socket(),
+            vsock_socket: p.vsock_socket(),
+            api_socket: p.vmm_socket(),
+            passt_socket,
+        };
+        let hv_log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p.hypervisor_log())
+            .map_err(|e| Error::io("cannot open the hypervisor log", e))?;
+        let (mut cmd, program, package) = match kind {
+            BackendKind::BerthVmm => (backend::vmm::command(&spec), "berth-vmm", "berth (cargo build --release)"),
+            _ => (backend::qemu::command(kind, &spec), "qemu-system-x86_64", "qemu-system-x86"),
+        };
+        let hypervisor = cmd.stderr(hv_log).spawn().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::MissingTool { program, package },
+            _ => Error::Spawn { what: "the hypervisor", source: e },
+        })?;
+        self.shared.set_booted(Some(Instant::now()));
+        self.shared.log(format!("guest booting with {kind:?}"));
+        Ok(Guest { hypervisor, kind, passt, _vsock: vsock, control: None, bridge: None, ports: None })
+    }
+
+    /// Starts our vsock device as a vhost-user backend for QEMU and waits for its socket.
+    async fn start_vhost_vsock(&self) -> Result<std::thread::JoinHandle<()>> {
+        let p = &self.paths;
         let vsock_cfg = berth_virtio::vhost_user::VsockBackendConfig {
             vhost_socket: p.vhost_socket(),
             uds_path: p.vsock_socket(),
@@ -125,48 +180,7 @@ impl Supervisor {
             })
             .map_err(|e| Error::Spawn { what: "the vsock device", source: e })?;
         wait_for_file(&p.vhost_socket(), Duration::from_secs(5)).await?;
-
-        let net = GuestNet::default();
-        let passt_socket = passt::socket_path(&p.passt_socket());
-        let passt = passt::start(&passt_socket, &net, &p.hypervisor_log()).await?;
-
-        let guest_cfg = GuestConfig {
-            hostname: "berth".into(),
-            net,
-            data_device: "/dev/vdb".into(),
-            insecure_registries: cfg.insecure_registries.clone(),
-            registry_mirrors: cfg.registry_mirrors.clone(),
-            host_time_ms: now_ms(),
-        };
-        let tcg = self.backend.kind != berth_api::BackendKind::QemuKvm;
-        let spec = GuestSpec {
-            kernel: self.image.kernel(),
-            rootfs: self.image.rootfs(),
-            data_disk: p.data_disk(),
-            cpus: cfg.cpus,
-            memory_mib: cfg.memory_mib,
-            cmdline: backend::kernel_cmdline(&guest_cfg.to_cmdline_arg(), tcg.then(backend::host_tsc_khz).flatten()),
-            console_log: p.console_log(),
-            vhost_socket: p.vhost_socket(),
-            passt_socket,
-        };
-        let hv_log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(p.hypervisor_log())
-            .map_err(|e| Error::io("cannot open the hypervisor log", e))?;
-        let qemu = backend::qemu::command(self.backend.kind, &spec)
-            .stderr(hv_log)
-            .spawn()
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => {
-                    Error::MissingTool { program: "qemu-system-x86_64", package: "qemu-system-x86" }
-                }
-                _ => Error::Spawn { what: "QEMU", source: e },
-            })?;
-        self.shared.set_booted(Some(Instant::now()));
-        self.shared.log(format!("guest booting with {:?}", self.backend.kind));
-        Ok(Guest { qemu, passt, _vsock: vsock, control: None, bridge: None, ports: None })
+        Ok(vsock)
     }
 
     async fn live(&self, mut g: Guest, cmds: &mut mpsc::Receiver<Command>) -> Outcome {
@@ -186,8 +200,8 @@ impl Supervisor {
             }
             let tick = tokio::time::sleep(Duration::from_millis(if connecting { 500 } else { 60_000 }));
             tokio::select! {
-                status = g.qemu.wait() => {
-                    let why = describe_exit(status, &self.paths.console_log());
+                status = g.hypervisor.wait() => {
+                    let why = describe_exit(g.kind, status, &self.paths.console_log());
                     g.teardown().await;
                     return Outcome::Crashed(why);
                 }
@@ -305,7 +319,7 @@ impl Supervisor {
             None => false,
         };
         let clean = asked
-            && tokio::time::timeout(SHUTDOWN_DEADLINE + Duration::from_secs(5), g.qemu.wait()).await.is_ok();
+            && tokio::time::timeout(SHUTDOWN_DEADLINE + Duration::from_secs(5), g.hypervisor.wait()).await.is_ok();
         if !clean {
             self.shared.log("the guest did not power off in time; stopping it forcibly");
         }
@@ -315,9 +329,10 @@ impl Supervisor {
 }
 
 struct Guest {
-    qemu: Child,
+    hypervisor: Child,
+    kind: BackendKind,
     passt: Child,
-    _vsock: std::thread::JoinHandle<()>,
+    _vsock: Option<std::thread::JoinHandle<()>>,
     control: Option<OwnedWriteHalf>,
     bridge: Option<JoinHandle<()>>,
     ports: Option<JoinHandle<()>>,
@@ -328,7 +343,7 @@ impl Guest {
         for t in [self.bridge.take(), self.ports.take()].into_iter().flatten() {
             t.abort();
         }
-        let _ = self.qemu.kill().await;
+        let _ = self.hypervisor.kill().await;
         let _ = self.passt.kill().await;
         self.control = None;
     }
@@ -363,9 +378,16 @@ async fn wait_for_file(path: &std::path::Path, limit: Duration) -> Result<()> {
     Ok(())
 }
 
-fn describe_exit(status: std::io::Result<std::process::ExitStatus>, console: &std::path::Path) -> String {
+fn describe_exit(
+    kind: BackendKind,
+    status: std::io::Result<std::process::ExitStatus>,
+    console: &std::path::Path,
+) -> String {
     let how = match status {
-        Ok(s) => format!("hypervisor exited with {s}"),
+        Ok(s) => match (kind, s.code().and_then(backend::vmm::exit_meaning)) {
+            (BackendKind::BerthVmm, Some(meaning)) => format!("berth-vmm exited with {s}: {meaning}"),
+            _ => format!("hypervisor exited with {s}"),
+        },
         Err(e) => format!("hypervisor could not be waited for: {e}"),
     };
     let tail = std::fs::read_to_string(console).unwrap_or_default();

@@ -1,7 +1,10 @@
-//! Hypervisor backends. Today QEMU (`-M microvm`) with KVM or TCG; berth-vmm joins behind the same
-//! [`GuestSpec`] once it boots the guest.
+//! Hypervisor backends: berth-vmm (ours, on KVM) and QEMU (`-M microvm`, KVM or TCG), both booting the
+//! same [`GuestSpec`].
 
 pub mod qemu;
+pub mod vmm;
+
+use berth_api::BackendKind;
 
 use std::path::PathBuf;
 
@@ -22,16 +25,25 @@ pub struct GuestSpec {
     pub cmdline: String,
     /// Serial console output file (appended).
     pub console_log: PathBuf,
-    /// vhost-user socket of the vsock device.
+    /// vhost-user socket of the vsock device (qemu).
     pub vhost_socket: PathBuf,
+    /// The guest's vsock as a hybrid Unix socket (berth-vmm serves it itself).
+    pub vsock_socket: PathBuf,
+    /// berth-vmm's control socket.
+    pub api_socket: PathBuf,
     /// passt's socket.
     pub passt_socket: PathBuf,
 }
 
-/// The kernel command line for our guest, `extra` appended (the encoded guest config).
-pub fn kernel_cmdline(extra: &str, tsc_khz: Option<u64>) -> String {
-    let mut c = String::from(
-        "console=ttyS0 root=/dev/vda ro rootfstype=erofs init=/sbin/berth-agent panic=-1 reboot=t quiet loglevel=4 \
+/// The kernel command line for our guest under `kind`, `extra` appended (the encoded guest config).
+///
+/// The agent ends the VM with a reboot. Under QEMU (`-no-reboot`) a triple fault (`reboot=t`) ends the
+/// process; berth-vmm exits cleanly on an i8042 reset (`reboot=k`) and reports a triple fault as a crash.
+pub fn kernel_cmdline(kind: BackendKind, extra: &str, tsc_khz: Option<u64>) -> String {
+    // berth-vmm has no ACPI tables (devices come from `virtio_mmio.device=`, which it appends itself).
+    let reboot = if kind == BackendKind::BerthVmm { "reboot=k acpi=off" } else { "reboot=t" };
+    let mut c = format!(
+        "console=ttyS0 root=/dev/vda ro rootfstype=erofs init=/sbin/berth-agent panic=-1 {reboot} quiet loglevel=4 \
          8250.nr_uarts=1 random.trust_cpu=on",
     );
     if let Some(khz) = tsc_khz {
@@ -56,8 +68,10 @@ mod tests {
 
     #[test]
     fn cmdline_boots_the_agent_from_erofs() {
-        let c = kernel_cmdline("berth.config=abc", Some(2_445_000));
+        let c = kernel_cmdline(BackendKind::QemuTcg, "berth.config=abc", Some(2_445_000));
         assert!(c.contains("init=/sbin/berth-agent"));
+        assert!(c.contains("reboot=t"));
+        assert!(kernel_cmdline(BackendKind::BerthVmm, "", None).contains("reboot=k"));
         assert!(c.contains("rootfstype=erofs"));
         assert!(c.ends_with("tsc_early_khz=2445000 berth.config=abc"));
     }

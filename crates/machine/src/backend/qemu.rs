@@ -63,6 +63,8 @@ mod tests {
             cmdline: "console=ttyS0".into(),
             console_log: "/m/console.log".into(),
             vhost_socket: "/r/vhost.sock".into(),
+            vsock_socket: "/r/vsock.sock".into(),
+            api_socket: "/r/vmm.sock".into(),
             passt_socket: "/r/passt/passt.sock".into(),
         }
     }
