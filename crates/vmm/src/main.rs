@@ -9,12 +9,20 @@ use clap::Parser;
 
 /// Boots a Linux kernel in a KVM virtual machine and exits when the guest stops.
 ///
-/// Virtio devices are virtio-mmio in this order: the disks (vda, vdb, ...), then vsock; each is declared to
+/// Virtio devices are virtio-mmio in this order: the disks (vda, vdb, ...), vsock, net, rng (unless
+/// --no-rng), then the balloon (--balloon); each is declared to
 /// the kernel by a `virtio_mmio.device=4K@<addr>:<irq>` parameter appended to --cmdline. Use `reboot=k` on
 /// the command line: a guest reboot then resets through the i8042 and exits 0 (with `reboot=t` it is a
 /// triple fault, exit 6).
 ///
-/// Exit codes: 0 guest reset or power-off; 1 setup failed; 2 bad flags; 3 /dev/kvm missing;
+/// Control socket (--api-sock): connect, send one JSON line, read one JSON line back; the connection then
+/// closes. Requests: {"op":"status"} (state running/paused, vcpus, mem_mib, uptime_ms, and the balloon's
+/// target, actual and stats), {"op":"pause"} (answers once every vCPU is out of the guest), {"op":"resume"},
+/// {"op":"balloon","target_mib":N} (MiB the guest should give up; needs --balloon) and {"op":"shutdown"}
+/// (answers, stops the vCPUs and exits 0 without asking the guest to power off). Failures answer
+/// {"ok":false,"error":"..."}.
+///
+/// Exit codes: 0 guest reset or power-off, or shutdown through the control socket; 1 setup failed; 2 bad flags; 3 /dev/kvm missing;
 /// 4 no permission on /dev/kvm; 5 unreadable or invalid kernel; 6 guest triple fault (vCPU state
 /// logged); 7 vCPU failure or unhandled exit.
 #[derive(Parser, Debug)]
@@ -45,6 +53,25 @@ struct Args {
     /// The guest's vsock context id.
     #[arg(long, default_value_t = 3)]
     vsock_cid: u64,
+    /// Adds a virtio-net device whose host side is passt's stream socket at this path (`passt -f -1 -s
+    /// <path> ...` must be listening). Frames carry passt's 4-byte big-endian length prefix.
+    #[arg(long, value_name = "PATH")]
+    net_passt: Option<PathBuf>,
+    /// The guest's MAC address on the --net-passt device.
+    #[arg(long, value_name = "MAC", default_value = "52:54:00:12:34:56")]
+    net_mac: String,
+    /// Leaves out the virtio-rng device (otherwise always added; it feeds the guest's entropy pool from
+    /// the host's getrandom).
+    #[arg(long)]
+    no_rng: bool,
+    /// Adds a virtio-balloon device with statistics, deflate-on-OOM and free page reporting: memory the
+    /// guest frees or gives up goes back to the host. Set its target through --api-sock.
+    #[arg(long)]
+    balloon: bool,
+    /// Serves the control socket (status, pause, resume, balloon, shutdown; see above) at this path.
+    /// Removed when the VM stops.
+    #[arg(long, value_name = "PATH")]
+    api_sock: Option<PathBuf>,
 }
 
 fn main() {
@@ -79,6 +106,16 @@ fn run(args: Args) -> i32 {
         uds,
         cid: args.vsock_cid,
     });
+    let mut net = None;
+    if let Some(passt_socket) = args.net_passt.clone() {
+        match args.net_mac.parse::<machine::MacAddr>() {
+            Ok(mac) => net = Some(machine::NetConfig { passt_socket, mac }),
+            Err(e) => {
+                eprintln!("berth-vmm: --net-mac: {e}");
+                return exit_code::BAD_ARGS;
+            }
+        }
+    }
     let config = MachineConfig {
         kernel: args.kernel,
         cmdline: args.cmdline,
@@ -87,6 +124,12 @@ fn run(args: Args) -> i32 {
         console,
         disks,
         vsock,
+        net,
+        rng: !args.no_rng,
+        balloon: args.balloon.then_some(machine::BalloonConfig {
+            free_page_reporting: true,
+        }),
+        api_sock: args.api_sock,
     };
     let code = run_machine(&config);
     if let Some(v) = &config.vsock {
@@ -109,6 +152,7 @@ fn run_machine(config: &MachineConfig) -> i32 {
                 machine::StopReason::Reset | machine::StopReason::PowerOff => {
                     tracing::info!(?reason, "guest stopped")
                 }
+                machine::StopReason::Shutdown => tracing::info!("stopped through the control socket"),
                 other => eprintln!("berth-vmm: guest stopped abnormally: {other:?}"),
             }
             code
@@ -126,6 +170,8 @@ fn run_machine(config: &MachineConfig) -> i32 {
 fn run(args: Args) -> i32 {
     let _ = (args.kernel, args.cmdline, args.mem_mib, args.cpus, args.console);
     let _ = (args.disks, args.vsock_uds, args.vsock_cid);
+    let _ = (args.net_passt, args.net_mac);
+    let _ = (args.no_rng, args.balloon, args.api_sock);
     eprintln!("berth-vmm: this platform's hypervisor backend is not supported yet; berthd uses qemu here");
     1
 }

@@ -175,6 +175,10 @@ fn disks_and_vsock_get_mmio_slots_declared_on_the_kernel_command_line() {
         0x04, b'A', 0xee,
         0x8b, 0x83, 0x00, 0x20, 0, 0,       // slot 2
         0x04, b'A', 0xee,
+        0x8b, 0x83, 0x00, 0x30, 0, 0,       // slot 3
+        0x04, b'A', 0xee,
+        0x8b, 0x83, 0x00, 0x40, 0, 0,       // slot 4
+        0x04, b'A', 0xee,
         0xb0, b'\n', 0xee,
         0xb0, 0xfe, 0xe6, 0x64,             // i8042 reset
         0xf4, 0xeb, 0xfd,
@@ -200,15 +204,17 @@ fn disks_and_vsock_get_mmio_slots_declared_on_the_kernel_command_line() {
             data.to_str().unwrap(),
             "--vsock-uds",
             uds.to_str().unwrap(),
+            "--balloon",
         ],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    // Device ids 2 (blk), 2, 19 (vsock) printed as 'A' + id.
+    // Device ids 2 (blk), 2, 19 (vsock), 4 (rng, always there), 5 (balloon) printed as 'A' + id.
     assert_eq!(
         std::fs::read_to_string(&console).unwrap(),
         "console=ttyS0 reboot=k virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6 \
-         virtio_mmio.device=4K@0xd0002000:7\nCCT\n"
+         virtio_mmio.device=4K@0xd0002000:7 virtio_mmio.device=4K@0xd0003000:8 \
+         virtio_mmio.device=4K@0xd0004000:9\nCCTEF\n"
     );
     assert!(!uds.exists(), "the vsock socket is removed when the VM stops");
 }
@@ -231,6 +237,45 @@ fn unusable_disks_exit_1_with_what_to_fix() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("cannot open disk image") && stderr.contains("missing.img"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_bad_net_mac_exits_2_and_an_unreachable_passt_exits_1_with_what_to_fix() {
+    let out = Command::new(BIN)
+        .args([
+            "--kernel",
+            "/nonexistent",
+            "--net-passt",
+            "/nonexistent.sock",
+            "--net-mac",
+            "01:02:03:04:05:06",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--net-mac") && stderr.contains("multicast"),
+        "{stderr}"
+    );
+    if !kvm_usable("net_passt_missing") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let kernel = dir.path().join("tiny.elf");
+    std::fs::write(&kernel, tiny_elf(&[0xf4])).unwrap();
+    let sock = dir.path().join("passt.sock");
+    let out = vmm(
+        &kernel,
+        &dir.path().join("console.log"),
+        &["--net-passt", sock.to_str().unwrap()],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot connect to passt's socket") && stderr.contains("passt.sock"),
         "{stderr}"
     );
 }

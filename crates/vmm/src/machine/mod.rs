@@ -13,14 +13,17 @@ use std::sync::{Arc, Mutex};
 use vm_memory::{GuestAddress, GuestMemoryMmap};
 use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
 
+use crate::api::{Api, ApiServer};
 use crate::arch::x86_64::{cpuid, lapic, layout, mptable, msr, regs, zero_page};
 use crate::bus::{BusError, IoBuses};
 use crate::devices::{Rtc, SerialConsole, I8042};
 use crate::hypervisor::kvm::KvmHypervisor;
 use crate::hypervisor::{Hypervisor, HypervisorError, Vcpu, VmExit};
+use crate::vcpu_control::VcpuControl;
 
 mod virtio;
-pub use virtio::{disk_name, DiskConfig, VsockConfig};
+pub use crate::devices::virtio::net::{MacAddr, NetConfig, DEFAULT_MAC};
+pub use virtio::{disk_name, BalloonConfig, DiskConfig, VsockConfig};
 
 /// Smallest guest memory we boot with.
 pub const MIN_MEM_MIB: u64 = 16;
@@ -53,6 +56,14 @@ pub struct MachineConfig {
     pub disks: Vec<DiskConfig>,
     /// The virtio-vsock device, if any.
     pub vsock: Option<VsockConfig>,
+    /// The virtio-net device (passt's stream socket), if any.
+    pub net: Option<NetConfig>,
+    /// Whether to add a virtio-rng device (after the devices above).
+    pub rng: bool,
+    /// The virtio-balloon device (after rng), if any.
+    pub balloon: Option<BalloonConfig>,
+    /// The control socket (see [`crate::api`]), if any.
+    pub api_sock: Option<PathBuf>,
 }
 
 /// Why the VM stopped.
@@ -76,13 +87,15 @@ pub enum StopReason {
         /// What happened.
         reason: String,
     },
+    /// The control socket asked the VMM to stop.
+    Shutdown,
 }
 
 impl StopReason {
     /// The process exit code for this stop (see the binary's `--help`).
     pub fn exit_code(&self) -> i32 {
         match self {
-            StopReason::Reset | StopReason::PowerOff => 0,
+            StopReason::Reset | StopReason::PowerOff | StopReason::Shutdown => 0,
             StopReason::TripleFault { .. } => exit_code::TRIPLE_FAULT,
             StopReason::VcpuFailed { .. } => exit_code::VCPU_FAILED,
         }
@@ -131,6 +144,12 @@ pub enum MachineError {
     /// The vsock device cannot start.
     #[error("vsock device: {0}")]
     Vsock(#[from] berth_virtio::VsockError),
+    /// The network device cannot reach passt.
+    #[error("network device: {0}")]
+    Net(#[from] crate::devices::virtio::net::NetError),
+    /// vCPU pause/stop signalling cannot be set up.
+    #[error(transparent)]
+    VcpuControl(#[from] crate::vcpu_control::ControlError),
     /// The device event loop cannot be set up.
     #[error(transparent)]
     EventLoop(#[from] crate::event_loop::EventLoopError),
@@ -185,12 +204,16 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
         )));
     }
     let hv = KvmHypervisor::new()?;
-    let devices = virtio::build_devices(&config.disks, config.vsock.as_ref())?;
+    let mut devices = virtio::build_devices(&config.disks, config.vsock.as_ref(), config.net.as_ref())?;
+    let balloon =
+        virtio::add_memory_devices(&mut devices, config.rng, config.balloon.as_ref(), config.mem_mib)?;
+    let control = VcpuControl::new()?;
     let mem_size = config.mem_mib << 20;
     let ranges: Vec<(GuestAddress, usize)> = layout::ram_regions(mem_size)
         .into_iter()
         .map(|(a, s)| (GuestAddress(a), s as usize))
         .collect();
+    // Private anonymous mappings: the balloon's MADV_DONTNEED really gives pages back to the host.
     let mem = GuestMemoryMmap::<()>::from_ranges(&ranges).map_err(|e| {
         MachineError::Config(format!(
             "cannot allocate {} MiB of guest memory: {e}",
@@ -222,6 +245,15 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
     event_loop
         .spawn()
         .map_err(host("cannot start the device thread"))?;
+    // Dropping the server (when this function returns) removes the socket.
+    let _api = match &config.api_sock {
+        Some(path) => {
+            let api = Api::new(control.clone(), balloon, config.cpus, config.mem_mib);
+            let what = format!("cannot listen on the control socket {}", path.display());
+            Some(ApiServer::start(path, api).map_err(host(what))?)
+        }
+        None => None,
+    };
 
     let supported = hv.supported_cpuid()?;
     let mut handles = Vec::new();
@@ -235,11 +267,11 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
         if id == 0 {
             regs::setup_long_mode(vcpu.as_ref(), &mem, kernel.entry)?;
         }
-        let (buses, tx, vm) = (buses.clone(), stop_tx.clone(), vm.clone());
+        let (buses, tx, vm, control) = (buses.clone(), stop_tx.clone(), vm.clone(), control.clone());
         let handle = std::thread::Builder::new()
             .name(format!("vcpu{id}"))
             .spawn(move || {
-                let reason = run_vcpu(id, vcpu.as_mut(), buses.as_ref());
+                let reason = run_vcpu(id, vcpu.as_mut(), buses.as_ref(), &control);
                 let _ = tx.send(reason);
                 // The VM (and with it the guest memory mapping) lives as long as any vCPU runs.
                 drop(vm);
@@ -324,9 +356,14 @@ fn build_buses(
     Ok(buses)
 }
 
-/// Runs one vCPU until it has a reason to stop the VM.
-pub fn run_vcpu(id: u8, vcpu: &mut dyn Vcpu, buses: &IoBuses) -> StopReason {
+/// Runs one vCPU until it has a reason to stop the VM; `control` pauses it between guest entries and
+/// can stop it ([`StopReason::Shutdown`]).
+pub fn run_vcpu(id: u8, vcpu: &mut dyn Vcpu, buses: &IoBuses, control: &VcpuControl) -> StopReason {
+    let registration = control.register();
     loop {
+        if !control.checkpoint(&registration) {
+            return StopReason::Shutdown;
+        }
         match vcpu.run(buses) {
             Ok(
                 VmExit::IoOut { .. }
@@ -420,6 +457,7 @@ mod tests {
         let disk = crate::devices::virtio::block::DiskError::TooSmall { path: "d".into() };
         assert_eq!(MachineError::Disk(disk).exit_code(), exit_code::SETUP_FAILED);
         assert_eq!(StopReason::PowerOff.exit_code(), 0);
+        assert_eq!(StopReason::Shutdown.exit_code(), 0);
         assert_eq!(
             StopReason::TripleFault {
                 cpu: 0,
@@ -458,6 +496,10 @@ mod tests {
             console: Console::Null,
             disks: Vec::new(),
             vsock: None,
+            net: None,
+            rng: true,
+            balloon: None,
+            api_sock: None,
         };
         for cfg in [
             MachineConfig {

@@ -11,7 +11,10 @@ use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
 use super::{host, MachineError};
 use crate::arch::x86_64::layout;
 use crate::bus::Bus;
+use crate::devices::virtio::balloon::{Balloon, BalloonHandle};
 use crate::devices::virtio::block::{Block, Disk};
+use crate::devices::virtio::net::{Net, NetConfig};
+use crate::devices::virtio::rng::Rng;
 use crate::devices::virtio::vsock::Vsock;
 use crate::event_loop::EventLoop;
 use crate::hypervisor::Vm;
@@ -63,10 +66,11 @@ pub fn disk_name(index: usize) -> String {
     }
 }
 
-/// Opens every disk (in order: vda, vdb, ...) and binds the vsock socket.
+/// Opens every disk (in order: vda, vdb, ...), binds the vsock socket and connects to passt.
 pub fn build_devices(
     disks: &[DiskConfig],
     vsock: Option<&VsockConfig>,
+    net: Option<&NetConfig>,
 ) -> Result<Vec<Box<dyn VirtioDevice>>, MachineError> {
     let mut devices: Vec<Box<dyn VirtioDevice>> = Vec::new();
     for (i, d) in disks.iter().enumerate() {
@@ -85,7 +89,39 @@ pub fn build_devices(
         devices.push(Box::new(Vsock::new(cfg)?));
         tracing::info!(uds = %v.uds.display(), cid = v.cid, "vsock");
     }
+    if let Some(n) = net {
+        devices.push(Box::new(Net::new(n)?));
+        tracing::info!(passt = %n.passt_socket.display(), mac = %n.mac, "net");
+    }
     Ok(devices)
+}
+
+/// The virtio-balloon device (`--balloon`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BalloonConfig {
+    /// Offer free page reporting: the guest hands free memory back as it frees it.
+    pub free_page_reporting: bool,
+}
+
+/// Appends the rng device (if `rng`), then the balloon (if any); returns the host's handle on the balloon.
+pub fn add_memory_devices(
+    devices: &mut Vec<Box<dyn VirtioDevice>>,
+    rng: bool,
+    balloon: Option<&BalloonConfig>,
+    mem_mib: u64,
+) -> Result<Option<BalloonHandle>, MachineError> {
+    if rng {
+        devices.push(Box::new(Rng::new()));
+    }
+    let mut handle = None;
+    if let Some(b) = balloon {
+        let dev = Balloon::new(mem_mib, b.free_page_reporting)
+            .map_err(host("cannot create the balloon's eventfd"))?;
+        handle = Some(dev.handle());
+        devices.push(Box::new(dev));
+        tracing::info!(free_page_reporting = b.free_page_reporting, "balloon");
+    }
+    Ok(handle)
 }
 
 /// Puts `devices` on `mmio` in slot order and wires their interrupts and queue notifications to `vm`
