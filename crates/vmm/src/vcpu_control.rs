@@ -48,9 +48,18 @@ pub enum ControlError {
 
 struct Registered {
     token: u64,
-    thread: libc::pthread_t,
+    thread: ThreadHandle,
     parked: bool,
 }
+
+/// A `pthread_t` that may cross threads. glibc makes it an integer, musl a pointer (which is not
+/// `Send`); it is only ever an opaque id passed back to `pthread_kill`.
+#[derive(Clone, Copy)]
+struct ThreadHandle(libc::pthread_t);
+
+// SAFETY: the handle is an opaque thread id, never dereferenced by us; pthread_kill accepts it from
+// any thread of the process.
+unsafe impl Send for ThreadHandle {}
 
 #[derive(Default)]
 struct Inner {
@@ -131,7 +140,7 @@ impl VcpuControl {
         inner.threads.push(Registered {
             token,
             // SAFETY: pthread_self has no preconditions.
-            thread: unsafe { libc::pthread_self() },
+            thread: ThreadHandle(unsafe { libc::pthread_self() }),
             parked: false,
         });
         Registration { control: self, token }
@@ -239,7 +248,7 @@ impl VcpuControl {
             running += 1;
             // SAFETY: `t.thread` is a live thread: threads deregister (under the lock we hold) before
             // they exit. The signal's handler is installed (see `kick_signal`) and does nothing.
-            let rc = unsafe { libc::pthread_kill(t.thread, self.signal) };
+            let rc = unsafe { libc::pthread_kill(t.thread.0, self.signal) };
             if rc != 0 {
                 tracing::warn!(errno = rc, "cannot signal a vCPU thread");
             }
