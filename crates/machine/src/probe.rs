@@ -18,6 +18,8 @@ use crate::backend;
 const KVM_BOOT_BUDGET: Duration = Duration::from_secs(20);
 /// A kernel on working KVM prints its banner in well under a second; silence this long means it hangs.
 const FIRST_OUTPUT_BUDGET: Duration = Duration::from_secs(5);
+/// How a probe that ended before the root mount is described.
+const EXITED: &str = "a Linux test boot failed";
 /// What the kernel prints once it got as far as mounting root.
 const ROOT_MARKERS: [&str; 3] = ["VFS: Unable to mount root", "VFS: Cannot open root device", "Kernel panic"];
 
@@ -83,7 +85,15 @@ fn cache_key(kernel: &Path) -> String {
 /// Test-boots `kernel` under berth-vmm, then under QEMU with KVM; the first that reaches the root
 /// mount wins, else TCG.
 async fn probe_kvm(kernel: &Path) -> Backend {
-    let vmm_failed = match boot_probe(backend::vmm::probe_command(kernel), "berth-vmm").await {
+    let mut attempt = boot_probe(backend::vmm::probe_command(kernel), "berth-vmm").await;
+    if let Err(why) = &attempt {
+        if why.starts_with(EXITED) {
+            // A KVM that hangs is not worth a second wait, but a boot that ended early might be a fluke.
+            tracing::info!(why = %why, "berth-vmm probe failed; trying once more");
+            attempt = boot_probe(backend::vmm::probe_command(kernel), "berth-vmm").await;
+        }
+    }
+    let vmm_failed = match attempt {
         Ok(()) => {
             return Backend { kind: BackendKind::BerthVmm, reason: "KVM booted a test kernel under berth-vmm".into() }
         }
@@ -150,7 +160,7 @@ async fn boot_probe(mut cmd: tokio::process::Command, name: &str) -> Result<(), 
         Err(why) if !why.is_empty() => Err(why),
         Err(_) => {
             let err = err_task.await.unwrap_or_default();
-            Err(format!("a Linux test boot failed ({})", err.lines().last().unwrap_or("no output").trim()))
+            Err(format!("{EXITED} ({})", err.lines().last().unwrap_or("no output").trim()))
         }
     }
 }

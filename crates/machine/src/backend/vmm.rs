@@ -55,8 +55,10 @@ pub fn probe_command(kernel: &std::path::Path) -> Command {
     let mut cmd = Command::new(binary());
     cmd.arg("--kernel")
         .arg(kernel)
-        .args(["--cmdline", "console=ttyS0 panic=-1 reboot=k root=/dev/nonexistent", "--mem-mib", "256"])
-        .args(["--console", "stdout"]);
+        // loglevel=6: the banner and the panic, not every boot line (a quiet console also keeps nested
+        // KVM, where each serial byte is an exit, reliable).
+        .args(["--cmdline", "console=ttyS0 loglevel=6 panic=-1 reboot=k acpi=off root=/dev/nonexistent"])
+        .args(["--mem-mib", "256", "--console", "stdout", "--no-rng"]);
     cmd
 }
 
