@@ -76,6 +76,12 @@ pub async fn container_run(state: State<'_, AppState>, req: RunRequest) -> Resul
     Ok(state.docker()?.run(&req).await?)
 }
 
+/// A container in detail (`docker inspect`), with Docker's whole answer as `raw`.
+#[tauri::command]
+pub async fn container_inspect(state: State<'_, AppState>, id: String) -> Result<berth_engine::ContainerDetail> {
+    Ok(state.docker()?.inspect(&id).await?)
+}
+
 #[tauri::command]
 pub async fn logs_follow(app: AppHandle, state: State<'_, AppState>, id: String, tail: usize) -> Result<u64> {
     let api = state.docker()?;

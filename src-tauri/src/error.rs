@@ -26,6 +26,7 @@ impl AppError {
             AppError::Engine(E::NotRunning) => "not_running",
             AppError::Engine(E::Daemon(_)) | AppError::Engine(E::Machine(_)) => "machine",
             AppError::Engine(E::Docker(_)) => "docker",
+            AppError::Engine(E::DockerCli(_)) => "docker_cli",
             AppError::Engine(E::Rejected(_)) | AppError::Engine(E::Invalid(_)) | AppError::Invalid(_) => "invalid",
             AppError::Engine(_) => "internal",
         }
@@ -54,5 +55,7 @@ mod tests {
         let v = serde_json::to_value(AppError::Engine(berth_engine::Error::Docker("No such image: x".into()))).unwrap();
         assert_eq!(v["kind"], "docker");
         assert_eq!(v["message"], "Docker Engine: No such image: x");
+        let v = serde_json::to_value(AppError::Engine(berth_engine::Error::DockerCli("install it".into()))).unwrap();
+        assert_eq!(v["kind"], "docker_cli");
     }
 }

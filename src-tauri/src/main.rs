@@ -5,8 +5,13 @@
 
 mod commands;
 mod error;
+mod downloads;
 mod events;
 mod logs;
+mod settings;
+mod stats;
+mod terminal;
+mod troubleshoot;
 
 use crate::commands::AppState;
 use berth_api::DEFAULT_MACHINE;
@@ -23,6 +28,8 @@ fn main() {
 
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_window_state::Builder::default().build())
+        .manage(terminal::TerminalSessions::default())
+        .manage(stats::StatsStreams::default())
         .manage(AppState { engine: engine.clone(), autostart, starting: Default::default(), logs: Default::default() })
         .setup(move |app| {
             events::spawn_forwarders(app.handle().clone(), engine);
@@ -39,6 +46,15 @@ fn main() {
             commands::container_run,
             commands::logs_follow,
             commands::logs_stop,
+            commands::container_inspect,
+            stats::stats_follow,
+            stats::stats_stop,
+            stats::containers_stats,
+            terminal::terminal_open,
+            terminal::terminal_input,
+            terminal::terminal_resize,
+            terminal::terminal_close,
+            downloads::save_download,
             commands::images_list,
             commands::image_remove,
             commands::image_pull,
@@ -47,6 +63,14 @@ fn main() {
             commands::volume_create,
             commands::volume_remove,
             commands::open_url,
+            settings::settings_get,
+            settings::settings_set,
+            settings::docker_context_get,
+            settings::docker_context_set,
+            troubleshoot::doctor_run,
+            troubleshoot::machine_log_tail,
+            troubleshoot::machine_reset,
+            troubleshoot::machine_checks,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

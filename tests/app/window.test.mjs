@@ -1,6 +1,7 @@
 // The desktop app in a real window against a real machine: start the machine from the UI, pull an image
-// from a local registry, run it with a published port, follow the port link, read its logs, stop and
-// remove it, stop the machine. Run by scripts/test-app under Xvfb with tauri-driver and WebKitWebDriver.
+// from a local registry, run it with a published port, follow the port link, open its detail (logs, a
+// shell in the Terminal tab, Inspect, Stats), stop and remove it, stop the machine. Run by
+// scripts/test-app under Xvfb with tauri-driver and WebKitWebDriver.
 //
 // Needs: BERTH_APP (the release app), BERTH_HOME and BERTH_RUNTIME_DIR (an isolated machine), a registry
 // on 127.0.0.1:5000, the docker CLI, /bin/busybox (busybox-static). Screenshots: BERTH_APP_ARTIFACTS.
@@ -16,7 +17,7 @@ import assert from 'node:assert/strict';
 
 // selenium-webdriver is pinned in ui/package.json (one lockfile for the front end and its tests).
 const require = createRequire(new URL('../../ui/package.json', import.meta.url));
-const { Builder, By, Capabilities, until } = require('selenium-webdriver');
+const { Builder, By, Capabilities, Key, until } = require('selenium-webdriver');
 
 const app = process.env.BERTH_APP;
 const home = process.env.BERTH_HOME;
@@ -79,6 +80,19 @@ async function click(css, ms) {
   await driver.wait(until.elementIsEnabled(el), ms ?? 30_000, `waiting for ${css} to be enabled`);
   await el.click();
 }
+/** Types into xterm: its helper textarea takes keys when it has focus (the screen was clicked). */
+async function typeInTerminal(...keys) {
+  const textarea = await $('#panel-terminal .xterm-helper-textarea');
+  try {
+    await textarea.sendKeys(...keys);
+  } catch (e) {
+    // The textarea is invisible by design (off-screen, opacity 0). A driver that refuses to type into it
+    // ("element not interactable") still types into the focused element, which it is.
+    console.log(`typing through key actions: ${e?.name}: ${e?.message}`);
+    await driver.actions({ async: true }).sendKeys(...keys).perform();
+  }
+}
+const terminalText = async () => (await $('#panel-terminal .xterm-rows').getText()).replace(/\u00a0/g, ' ');
 async function waitGone(css, ms = 60_000) {
   await driver.wait(async () => (await driver.findElements(By.css(css))).length === 0, ms, `waiting for ${css} to go`);
 }
@@ -93,7 +107,8 @@ before(async () => {
   driverProc = spawn('tauri-driver', ['--port', '4444'], {
     detached: true,
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, BERTH_APP_AUTOSTART: '0' },
+    // The first-run card suggests the test's own image, never a public registry.
+    env: { ...process.env, BERTH_APP_AUTOSTART: '0', BERTH_FIRST_IMAGE: IMAGE },
   });
   for (let i = 0; i < 100; i++) {
     if (await new Promise((r) => net.connect(4444, '127.0.0.1').on('connect', function () { this.end(); r(true); }).on('error', () => r(false)))) break;
@@ -181,12 +196,50 @@ test('start the machine, pull, run with a port, logs, stop, remove — all from 
   assert.match(body, /hello from the berth app/);
   await shot('05-containers-running');
 
-  // Logs: busybox httpd -v logs the request we just made.
-  await click(`button[aria-label="Logs of ${NAME}"]`);
-  const log = await waitFor('[role="log"]');
+  // Its detail, opened from its name in the table: Logs first (busybox httpd -v logs our request).
+  await click(`tr[data-container="${NAME}"] button[data-action="open"]`);
+  await waitFor(`[data-container-detail="${NAME}"]`);
+  const log = await waitFor('#panel-logs [role="log"]');
   await driver.wait(async () => /\S/.test((await log.getText()).replace('Waiting for output…', '')), 30_000, 'log lines');
-  await shot('06-logs');
-  await click('section.logs button:last-child');
+  await shot('06-detail-logs');
+
+  // Terminal: a shell in the container runs what we type, and Ctrl+C reaches the process.
+  await click('[role="tab"][data-tab="terminal"]');
+  await waitFor('#panel-terminal section.terminal[data-phase="open"]', 60_000);
+  await waitFor('#panel-terminal .xterm-rows');
+  await driver.wait(async () => /#|\$/.test(await terminalText()), 30_000, 'a shell prompt');
+  await click('#panel-terminal .xterm'); // focuses xterm's input
+  await typeInTerminal('echo berth-$((6*7))', Key.ENTER);
+  await driver.wait(async () => (await terminalText()).includes('berth-42'), 30_000, 'berth-42 in the terminal');
+  // A sleep far longer than the wait below: only Ctrl+C (SIGINT through the TTY) ends it in time.
+  await typeInTerminal('sleep 900', Key.ENTER);
+  await sleep(1000);
+  await typeInTerminal(Key.chord(Key.CONTROL, 'c'));
+  await typeInTerminal('echo after-$((40+2))', Key.ENTER);
+  await driver.wait(async () => (await terminalText()).includes('after-42'), 60_000, 'the shell back after Ctrl+C');
+  await shot('07-detail-terminal');
+
+  // Inspect: the command and the published port, and the raw JSON.
+  await click('[role="tab"][data-tab="inspect"]');
+  const command = await waitFor('#panel-inspect [data-field="command"]', 30_000);
+  assert.match(await command.getText(), /httpd/);
+  const ports = await waitFor('#panel-inspect table[aria-label="Ports"]');
+  assert.match(await ports.getText(), new RegExp(`:${port}\\b`), 'the published host port is shown');
+  await shot('08-detail-inspect');
+
+  // Stats: a live CPU and memory reading.
+  await click('[role="tab"][data-tab="stats"]');
+  await driver.wait(
+    async () => /\d.*%/.test(await (await waitFor('#panel-stats [data-stat="cpu"]')).getText()),
+    60_000,
+    'a CPU reading',
+  );
+  await driver.wait(async () => /B$/.test(await $('#panel-stats [data-stat="memory"]').getText()), 30_000, 'a memory reading');
+  await shot('09-detail-stats');
+
+  // Back to the table; the terminal session is hung up with the view.
+  await click('button[data-action="back"]');
+  await waitFor(`tr[data-container="${NAME}"]`);
 
   // Stop, then remove after confirming.
   await click(`button[aria-label="Stop ${NAME}"]`);
@@ -194,7 +247,7 @@ test('start the machine, pull, run with a port, logs, stop, remove — all from 
   await click(`button[aria-label="Remove ${NAME}"]`);
   await click('[role="alertdialog"] button.danger');
   await waitGone(`tr[data-container="${NAME}"]`);
-  await shot('07-removed');
+  await shot('10-removed');
 
   // Remove the image (no longer in use), then stop the machine from Home.
   await click('nav [data-screen="images"]');
@@ -204,5 +257,5 @@ test('start the machine, pull, run with a port, logs, stop, remove — all from 
   await click('nav [data-screen="home"]');
   await click('main [data-action="stop"]');
   await waitFor('.state-line [data-state="stopped"]', 120_000);
-  await shot('08-home-stopped');
+  await shot('11-home-stopped');
 });

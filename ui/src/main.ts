@@ -5,6 +5,8 @@ import App from './App.svelte';
 import { MockBackend } from './lib/backend/mock';
 import { isTauri, tauriBackend } from './lib/backend/tauri';
 import { AppState } from './lib/stores/app.svelte';
+// Applies the saved theme (Settings) before the first paint.
+import './lib/stores/theme.svelte';
 
 const app = new AppState(isTauri() ? tauriBackend : MockBackend.demo());
 void app.init();

@@ -135,6 +135,9 @@ pub struct LogLine {
     pub stream: String,
     /// The line, without its newline.
     pub text: String,
+    /// When Docker received it (RFC 3339 with nanoseconds), if known.
+    #[serde(default)]
+    pub time: Option<String>,
 }
 
 /// Something changed in Docker: lists of this kind are stale.
@@ -163,7 +166,7 @@ pub enum ContainerAction {
 /// The machine's Docker Engine.
 #[derive(Debug, Clone)]
 pub struct DockerApi {
-    client: bollard::Docker,
+    pub(crate) client: bollard::Docker,
 }
 
 impl Engine {
@@ -311,9 +314,17 @@ impl DockerApi {
         self.client.remove_volume(name, None::<RemoveVolumeOptions>).await.map_err(docker_error)
     }
 
-    /// A container's output: the last `tail` lines, then (with `follow`) new ones as they come.
+    /// A container's output: the last `tail` lines, then (with `follow`) new ones as they come, each with
+    /// the time Docker received it.
     pub fn logs(&self, id: &str, tail: usize, follow: bool) -> impl Stream<Item = Result<LogLine>> + Send + 'static {
-        let opts = LogsOptions { follow, stdout: true, stderr: true, tail: tail.to_string(), ..Default::default() };
+        let opts = LogsOptions {
+            follow,
+            stdout: true,
+            stderr: true,
+            timestamps: true,
+            tail: tail.to_string(),
+            ..Default::default()
+        };
         self.client.logs(id, Some(opts)).flat_map(|item| {
             let lines: Vec<Result<LogLine>> = match item {
                 Ok(out) => {
@@ -323,7 +334,10 @@ impl DockerApi {
                     };
                     split_lines(&out.into_bytes())
                         .into_iter()
-                        .map(|text| Ok(LogLine { stream: stream.into(), text }))
+                        .map(|line| {
+                            let (time, text) = split_timestamp(line);
+                            Ok(LogLine { stream: stream.into(), text, time })
+                        })
                         .collect()
                 }
                 Err(e) => vec![Err(docker_error(e))],
@@ -348,7 +362,7 @@ impl DockerApi {
     }
 }
 
-fn docker_error(e: bollard::errors::Error) -> Error {
+pub(crate) fn docker_error(e: bollard::errors::Error) -> Error {
     match e {
         bollard::errors::Error::DockerResponseServerError { message, .. } => Error::Docker(message),
         other => Error::Docker(other.to_string()),
@@ -489,6 +503,24 @@ fn split_lines(bytes: &[u8]) -> Vec<String> {
     text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l).to_string()).collect()
 }
 
+/// `2024-05-01T10:00:00.123456789Z hello` → (the time, `hello`); a line without one stays whole.
+fn split_timestamp(line: String) -> (Option<String>, String) {
+    match line.split_once(' ') {
+        Some((ts, rest)) if looks_like_timestamp(ts) => (Some(ts.to_string()), rest.to_string()),
+        None if looks_like_timestamp(&line) => (Some(line), String::new()),
+        _ => (None, line),
+    }
+}
+
+fn looks_like_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 20
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[10] == b'T'
+        && (s.ends_with('Z') || b[19..].iter().any(|c| matches!(c, b'+' | b'-')))
+}
+
 fn change_from(ev: EventMessage) -> Option<DockerChange> {
     let kind = ev.typ.map(|t| t.to_string())?;
     if !matches!(kind.as_str(), "container" | "image" | "volume" | "network") {
@@ -606,6 +638,16 @@ mod tests {
             RunRequest { ports: vec![PortRequest { protocol: "sctp".into(), ..req.ports[0].clone() }], ..req.clone() };
         assert!(create_body(&bad).is_err());
         assert!(create_body(&RunRequest::default()).is_err());
+    }
+
+    #[test]
+    fn log_lines_lose_their_timestamp_to_a_field() {
+        let (t, text) = split_timestamp("2024-05-01T10:00:00.123456789Z GET / 200".into());
+        assert_eq!((t.as_deref(), text.as_str()), (Some("2024-05-01T10:00:00.123456789Z"), "GET / 200"));
+        assert_eq!(split_timestamp("2024-05-01T10:00:00.1+02:00 x".into()).0.as_deref(), Some("2024-05-01T10:00:00.1+02:00"));
+        assert_eq!(split_timestamp("2024-05-01T10:00:00Z".into()), (Some("2024-05-01T10:00:00Z".into()), String::new()));
+        assert_eq!(split_timestamp("plain words".into()), (None, "plain words".to_string()));
+        assert_eq!(split_timestamp("".into()), (None, String::new()));
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub enum Error {
     /// Docker's API failed.
     #[error("Docker Engine: {0}")]
     Docker(String),
+    /// The docker CLI (contexts) failed or is missing; the message says what to do.
+    #[error("{0}")]
+    DockerCli(String),
     /// The daemon's answer was not understood.
     #[error("unexpected answer from berthd: {0}")]
     Protocol(String),

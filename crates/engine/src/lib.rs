@@ -7,7 +7,14 @@ mod control;
 mod daemon;
 mod docker;
 mod docker_context;
+mod doctor;
 mod error;
+pub mod host;
+mod limits;
+mod machine_files;
+mod exec;
+mod inspect;
+mod stats;
 
 use std::time::Duration;
 
@@ -19,8 +26,16 @@ pub use docker::{
     Container, ContainerAction, DockerApi, DockerChange, Image, LogLine, PortMapping, PortRequest, PullProgress,
     RunRequest, Volume, COMPOSE_PROJECT_LABEL,
 };
-pub use docker_context::{ensure_docker_context, DockerContext};
+pub use docker_context::{
+    ensure_docker_context, DockerCli, DockerContext, DockerContextState, BERTH_CONTEXT, DEFAULT_CONTEXT,
+};
+pub use doctor::{Finding, Level};
 pub use error::{Error, Result};
+pub use limits::{Range, SettingsLimits};
+pub use machine_files::{LogTail, MachineLog};
+pub use exec::{exit_message, Terminal, TerminalControl, TerminalSize, TERMINAL_MARKER_ENV};
+pub use inspect::{ContainerDetail, MountDetail, NetworkDetail, PortDetail};
+pub use stats::StatsSample;
 
 /// A handle on one machine.
 #[derive(Debug, Clone)]

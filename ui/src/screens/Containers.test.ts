@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, within } from '@testing-library/svelte';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { tick } from 'svelte';
 import { describe, expect, it } from 'vitest';
 import { MockBackend } from '../lib/backend/mock';
@@ -81,5 +81,68 @@ describe('Containers', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Logs of shop-web-1' }));
     await settle();
     expect(screen.getByRole('log').textContent).toContain('listening on :80');
+  });
+});
+
+describe('Containers: filter and detail', () => {
+  it('filters by name or image and by state', async () => {
+    await setup(demo());
+    const filter = screen.getByRole('searchbox', { name: 'Filter containers' });
+    await fireEvent.input(filter, { target: { value: 'BUSYBOX' } });
+    expect(screen.queryByText('shop-web-1')).toBeNull();
+    expect(screen.getByText('lonely')).toBeTruthy();
+    await fireEvent.input(filter, { target: { value: '' } });
+    await fireEvent.change(screen.getByRole('combobox', { name: 'Which containers' }), { target: { value: 'running' } });
+    expect(screen.getByText('shop-web-1')).toBeTruthy();
+    expect(screen.queryByText('lonely')).toBeNull();
+    await fireEvent.input(filter, { target: { value: 'lonely' } });
+    expect(screen.getByText('No container matches')).toBeTruthy();
+    await fireEvent.click(screen.getByRole('button', { name: 'Show all' }));
+    expect(screen.getByText('lonely')).toBeTruthy();
+    expect(screen.getByText('shop-web-1')).toBeTruthy();
+  });
+
+  it('shows CPU and memory of running containers from one reading', async () => {
+    await setup(demo());
+    await new Promise((r) => setTimeout(r, 350)); // read once the list settles (debounced)
+    await tick();
+    const cell = (name: string) => document.querySelector(`[data-usage="${name}"]`)?.textContent?.trim();
+    expect(cell('shop-web-1')).toMatch(/% · \d+(\.\d)? MB$/);
+    expect(cell('lonely')).toBe('—');
+  });
+
+  it('opens a container by its name or row, with tabs, and comes back', async () => {
+    const b = demo();
+    await setup(b);
+    await fireEvent.click(screen.getByRole('button', { name: 'shop-web-1' }));
+    await settle();
+    expect(screen.getByRole('heading', { name: 'shop-web-1' })).toBeTruthy();
+    expect(screen.getByRole('tab', { name: 'Logs' }).getAttribute('aria-selected')).toBe('true');
+    expect(screen.getByRole('log').textContent).toContain('listening on :80');
+    await fireEvent.click(screen.getByRole('tab', { name: 'Inspect' }));
+    await settle();
+    expect(screen.getByRole('table', { name: 'Environment' })).toBeTruthy();
+    expect(b.calls).toContain('stopLogs:1'); // the logs stream stops when its tab closes
+    await fireEvent.click(screen.getByRole('button', { name: 'Back to containers' }));
+    await fireEvent.click(screen.getByText('busybox:latest')); // a click anywhere on the row
+    await settle();
+    expect(screen.getByRole('heading', { name: 'lonely' })).toBeTruthy();
+  });
+
+  it('opens the terminal of a running container and hangs up when the detail closes', async () => {
+    const b = demo();
+    await setup(b);
+    await fireEvent.click(screen.getByRole('button', { name: 'Terminal in shop-web-1' }));
+    expect(screen.getByRole('tab', { name: 'Terminal' }).getAttribute('aria-selected')).toBe('true');
+    // xterm.js is loaded on the first visit to the tab.
+    await waitFor(() => expect(b.terminals.size).toBe(1), { timeout: 10_000 });
+    // Other tabs keep the shell; closing the view hangs it up.
+    await fireEvent.click(screen.getByRole('tab', { name: 'Stats' }));
+    await settle();
+    expect(b.terminals.size).toBe(1);
+    expect(screen.getByRole('img', { name: 'CPU use over the last minute' })).toBeTruthy();
+    await fireEvent.click(screen.getByRole('button', { name: 'Back to containers' }));
+    expect(b.terminals.size).toBe(0);
+    expect(b.calls.some((c) => c.startsWith('stopStats:'))).toBe(true);
   });
 });

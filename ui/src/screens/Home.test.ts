@@ -1,18 +1,42 @@
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { tick } from 'svelte';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MockBackend } from '../lib/backend/mock';
+import { FIRST_RUN_DISMISSED_KEY } from '../lib/prefs';
 import { AppState } from '../lib/stores/app.svelte';
 import Home from './Home.svelte';
 
-async function setup(b: MockBackend) {
+async function setup(b: MockBackend, ongo?: (s: string) => void) {
   const app = new AppState(b, 0);
   await app.init();
-  render(Home, { app });
+  render(Home, { app, ongo });
   return app;
 }
 
 describe('Home', () => {
+  // The machine panel; the first-run card has its own tests (FirstRun.test.ts) and one below.
+  beforeEach(() => localStorage.setItem(FIRST_RUN_DISMISSED_KEY, '1'));
+  afterEach(() => localStorage.clear());
+
+  it('shows the getting-started card on a first run', async () => {
+    localStorage.clear();
+    await setup(new MockBackend());
+    await new Promise((r) => setTimeout(r, 5));
+    await tick();
+    expect(screen.getByRole('region', { name: 'Getting started' })).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Pull and run' })).toBeTruthy();
+  });
+
+  it('points a failed start at Troubleshoot', async () => {
+    const ongo = vi.fn();
+    await setup(new MockBackend({ startError: 'passt is not installed' }), ongo);
+    await fireEvent.click(screen.getByRole('button', { name: 'Start' }));
+    await new Promise((r) => setTimeout(r, 10));
+    await tick();
+    await fireEvent.click(screen.getByRole('button', { name: 'Troubleshoot' }));
+    expect(ongo).toHaveBeenCalledWith('troubleshoot');
+  });
+
   it('starts a stopped machine and shows the backend and why', async () => {
     const b = new MockBackend();
     await setup(b);

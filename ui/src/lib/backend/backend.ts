@@ -96,6 +96,8 @@ export interface RunRequest {
 export interface LogLine {
   stream: 'stdout' | 'stderr';
   text: string;
+  /** When Docker received it (RFC 3339), if known. */
+  time?: string | null;
 }
 
 export type ContainerAction = 'start' | 'stop' | 'restart' | 'remove';
@@ -115,6 +117,146 @@ export interface LogEvent {
   /** Set on the last event of a stream: why it ended (null when the container stopped). */
   ended?: boolean;
   error?: string | null;
+}
+
+/** A container in detail (`docker inspect`), mirroring berth-engine's `ContainerDetail`. */
+export interface ContainerDetail {
+  id: string;
+  name: string;
+  image: string;
+  image_id: string;
+  state: string;
+  exit_code: number | null;
+  created: string | null;
+  started_at: string | null;
+  restart_count: number;
+  /** Entrypoint and arguments as the process sees them. */
+  command: string[];
+  entrypoint: string[];
+  cmd: string[];
+  working_dir: string;
+  user: string;
+  /** `KEY=value`. */
+  env: string[];
+  mounts: { kind: string; name: string | null; source: string; destination: string; read_write: boolean }[];
+  /** Exposed ports with the host addresses they are published on (`0.0.0.0:8080`). */
+  ports: { container_port: number; protocol: string; published: string[] }[];
+  labels: Record<string, string>;
+  networks: { name: string; ip_address: string }[];
+  /** Docker's whole answer. */
+  raw: unknown;
+}
+
+/** One reading of a container's resource use (computed as `docker stats` does). */
+export interface StatsSample {
+  /** 100 is one CPU fully busy. */
+  cpu_percent: number;
+  online_cpus: number;
+  memory_bytes: number;
+  memory_limit: number;
+  memory_percent: number;
+  net_rx_bytes: number;
+  net_tx_bytes: number;
+  pids: number | null;
+}
+
+export interface StatsEvent {
+  stream_id: number;
+  sample: StatsSample | null;
+  /** Set on the last event of a stream (the container stopped, or `error`). */
+  ended: boolean;
+  error: string | null;
+}
+
+export interface ContainerStats {
+  id: string;
+  sample: StatsSample;
+}
+
+export interface TerminalOutput {
+  session_id: number;
+  /** The bytes, base64 (UTF-8 may be split between events; xterm reassembles it). */
+  data: string;
+}
+
+export interface TerminalEnded {
+  session_id: number;
+  exit_code: number | null;
+  /** What to tell the user. */
+  message: string;
+  error: string | null;
+}
+
+/** A machine's settings (berth-api's `MachineConfig`). */
+export interface MachineConfig {
+  cpus: number;
+  memory_mib: number;
+  disk_gib: number;
+  /** `host[:port]` registries dockerd reaches over plain HTTP. */
+  insecure_registries: string[];
+  /** http(s) URLs. */
+  registry_mirrors: string[];
+}
+
+export interface Range {
+  min: number;
+  max: number;
+}
+
+/** The valid ranges (berth-api's) and the data disk's current size (it never shrinks below it). */
+export interface SettingsLimits {
+  cpus: Range;
+  memory_mib: Range;
+  disk_gib: Range;
+  disk_now_gib: number;
+}
+
+export interface SettingsView {
+  config: MachineConfig;
+  limits: SettingsLimits;
+}
+
+/** Whether the docker CLI's current context is Berth's (berth-engine's `DockerContextState`). */
+export interface DockerContextState {
+  /** Whether the docker CLI is installed. */
+  cli: boolean;
+  current: string;
+  uses_berth: boolean;
+  /** Where switching off returns. */
+  previous: string;
+  /** DOCKER_HOST / DOCKER_CONTEXT in the app's environment, which override the current context. */
+  overridden_by: string | null;
+  config_file: string;
+}
+
+/** One doctor finding (berth-engine's `Finding`). */
+export interface Finding {
+  id: string;
+  check: string;
+  level: 'ok' | 'warn' | 'fail';
+  message: string;
+  fix: string | null;
+}
+
+export type MachineLogKind = 'daemon' | 'console' | 'agent' | 'hypervisor';
+
+export interface MachineLogTail {
+  kind: MachineLogKind;
+  path: string;
+  exists: boolean;
+  lines: string[];
+  truncated: boolean;
+}
+
+/** The quick checks (virtualization, disk) and what the first run suggests. */
+export interface MachineChecks {
+  checks: Finding[];
+  /** The machine's folder: settings, disks, logs. */
+  data_dir: string;
+  /** Bytes the data disk (images, containers, volumes) takes now. */
+  data_disk_used: number;
+  /** The image "Run your first container" suggests (BERTH_FIRST_IMAGE in the app). */
+  suggested_image: string;
 }
 
 export type Unsubscribe = () => void;
@@ -154,6 +296,20 @@ export interface Backend {
   /** Streams the last `tail` lines and then new ones as `LogEvent`s; returns the stream id. */
   followLogs(id: string, tail: number): Promise<number>;
   stopLogs(streamId: number): Promise<void>;
+  inspectContainer(id: string): Promise<ContainerDetail>;
+  /** Streams resource use as `StatsEvent`s (about one a second); returns the stream id. */
+  followStats(id: string): Promise<number>;
+  stopStats(streamId: number): Promise<void>;
+  /** One reading of every running container (takes about a second). */
+  containersStats(): Promise<ContainerStats[]>;
+  /** Opens a shell in a running container on a TTY; output arrives as `TerminalOutput`s. */
+  terminalOpen(id: string, cols: number, rows: number): Promise<number>;
+  terminalInput(sessionId: number, data: string): Promise<void>;
+  terminalResize(sessionId: number, cols: number, rows: number): Promise<void>;
+  /** Ends the session (hangs up its shell). */
+  terminalClose(sessionId: number): Promise<void>;
+  /** Saves text to the user's Downloads folder; resolves with where it went. */
+  saveDownload(fileName: string, contents: string): Promise<string>;
 
   listImages(): Promise<Image[]>;
   removeImage(id: string): Promise<void>;
@@ -169,8 +325,26 @@ export interface Backend {
   /** Opens an http://127.0.0.1 or http://localhost URL in the user's browser. */
   openUrl(url: string): Promise<void>;
 
+  /** The saved settings with their valid ranges. */
+  getSettings(): Promise<SettingsView>;
+  /** Validates and saves settings (rejects with the range that was broken); they apply at the next (re)start. */
+  saveSettings(config: MachineConfig): Promise<MachineConfig>;
+  dockerContext(): Promise<DockerContextState>;
+  /** Makes `berth` the docker CLI's current context, or returns to the previous one. */
+  setDockerContext(useBerth: boolean): Promise<DockerContextState>;
+  /** Every `berth doctor` check. */
+  doctor(): Promise<Finding[]>;
+  /** The last `lines` lines of one of the machine's logs. */
+  machineLog(kind: MachineLogKind, lines: number): Promise<MachineLogTail>;
+  /** Stops the machine and deletes its data disk and logs; settings are kept. */
+  machineReset(): Promise<MachineStatus>;
+  machineChecks(): Promise<MachineChecks>;
+
   onMachineEvent(cb: (ev: MachineEvent) => void): Unsubscribe;
   onDockerChange(cb: (ch: DockerChange) => void): Unsubscribe;
   onPullProgress(cb: (p: PullProgress) => void): Unsubscribe;
   onLogEvent(cb: (ev: LogEvent) => void): Unsubscribe;
+  onStatsEvent(cb: (ev: StatsEvent) => void): Unsubscribe;
+  onTerminalOutput(cb: (ev: TerminalOutput) => void): Unsubscribe;
+  onTerminalEnded(cb: (ev: TerminalEnded) => void): Unsubscribe;
 }

@@ -14,6 +14,10 @@ import {
   type Unsubscribe,
   type Volume,
 } from './backend';
+import type { ContainerDetail, ContainerStats, StatsEvent, TerminalEnded, TerminalOutput } from './backend';
+import { fakeStats, MockShell, utf8Base64 } from './mock-shell';
+import type { MachineConfig, MachineLogKind } from './backend';
+import { MockAdmin } from './mock-admin';
 
 type Listener<T> = Set<(v: T) => void>;
 
@@ -77,6 +81,16 @@ export class MockBackend implements Backend {
   private dockerL: Listener<DockerChange> = new Set();
   private pullL: Listener<PullProgress> = new Set();
   private logL: Listener<LogEvent> = new Set();
+  private statsL: Listener<StatsEvent> = new Set();
+  private termOutL: Listener<TerminalOutput> = new Set();
+  private termEndL: Listener<TerminalEnded> = new Set();
+  private statsTimers = new Map<number, ReturnType<typeof setInterval>>();
+  /** Open terminal sessions: their container, pretend shell and size. */
+  terminals = new Map<number, { id: string; shell: MockShell; cols: number; rows: number }>();
+  /** Everything typed into terminals, in order. */
+  typed: string[] = [];
+  /** Files "saved" to Downloads. */
+  downloads: { name: string; contents: string }[] = [];
 
   constructor(opts: MockOptions = {}) {
     this.status = opts.state === 'running' ? runningStatus() : { ...stoppedStatus(), state: opts.state ?? 'stopped' };
@@ -183,7 +197,11 @@ export class MockBackend implements Backend {
   async followLogs(id: string, _tail: number) {
     this.needDocker();
     const stream_id = this.nextStream++;
-    const lines = (this.logs[id] ?? []).map((text) => ({ stream: 'stdout' as const, text }));
+    const lines = (this.logs[id] ?? []).map((text, i) => ({
+      stream: 'stdout' as const,
+      text,
+      time: new Date(Date.UTC(2024, 4, 1, 10, 0, i)).toISOString(),
+    }));
     setTimeout(() => {
       for (const cb of this.logL) cb({ stream_id, lines });
     }, 0);
@@ -192,6 +210,115 @@ export class MockBackend implements Backend {
 
   async stopLogs(streamId: number) {
     this.calls.push(`stopLogs:${streamId}`);
+  }
+
+  private container(id: string): Container {
+    this.needDocker();
+    const c = this.containers.find((c) => c.id === id);
+    if (!c) throw new BackendError(`Docker Engine: No such container: ${id}`, 'docker');
+    return c;
+  }
+
+  async inspectContainer(id: string): Promise<ContainerDetail> {
+    const c = this.container(id);
+    const env = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'GREETING=hello'];
+    const labels: Record<string, string> = c.compose_project
+      ? { 'com.docker.compose.project': c.compose_project, 'com.docker.compose.service': c.compose_service ?? '' }
+      : {};
+    const ports = c.ports.map((p) => ({
+      container_port: p.container_port,
+      protocol: p.protocol,
+      published: p.host_port ? [`0.0.0.0:${p.host_port}`] : [],
+    }));
+    const mounts = this.volumes
+      .filter((v) => v.used_by.includes(c.name))
+      .map((v) => ({ kind: 'volume', name: v.name, source: v.mountpoint, destination: '/data', read_write: true }));
+    const created = new Date(c.created * 1000).toISOString();
+    return {
+      id: c.id, name: c.name, image: c.image, image_id: 'sha256:1111', state: c.state, exit_code: 0, created,
+      started_at: created, restart_count: 0, command: ['/bin/busybox', 'httpd', '-f'], entrypoint: [],
+      cmd: ['/bin/busybox', 'httpd', '-f'], working_dir: '', user: '', env, mounts, ports, labels,
+      networks: [{ name: 'bridge', ip_address: '172.17.0.2' }],
+      raw: { Id: c.id, Name: `/${c.name}`, State: { Status: c.state }, Config: { Image: c.image, Env: env, Labels: labels } },
+    };
+  }
+
+  async followStats(id: string) {
+    const c = this.container(id);
+    const stream_id = this.nextStream++;
+    let n = 0;
+    const tick = () => {
+      if (c.state !== 'running') {
+        this.stopTimer(stream_id);
+        this.emitStats({ stream_id, sample: null, ended: true, error: null });
+      } else this.emitStats({ stream_id, sample: fakeStats(n++), ended: false, error: null });
+    };
+    setTimeout(tick, 0);
+    if (this.delay > 0) this.statsTimers.set(stream_id, setInterval(tick, 1000));
+    return stream_id;
+  }
+
+  private stopTimer(streamId: number) {
+    clearInterval(this.statsTimers.get(streamId));
+    this.statsTimers.delete(streamId);
+  }
+
+  async stopStats(streamId: number) {
+    this.calls.push(`stopStats:${streamId}`);
+    this.stopTimer(streamId);
+  }
+
+  async containersStats(): Promise<ContainerStats[]> {
+    this.needDocker();
+    return this.containers.filter((c) => c.state === 'running').map((c, i) => ({ id: c.id, sample: fakeStats(i * 3 + 1) }));
+  }
+
+  async terminalOpen(id: string, cols: number, rows: number) {
+    const c = this.container(id);
+    if (c.state !== 'running') throw new BackendError(`${c.name} is not running; start it to open a terminal in it`, 'invalid');
+    const session_id = this.nextStream++;
+    const shell = new MockShell();
+    this.terminals.set(session_id, { id, shell, cols, rows });
+    this.calls.push(`terminalOpen:${id}:${cols}x${rows}`);
+    setTimeout(() => this.emitTerminalOutput(session_id, shell.prompt), 0);
+    return session_id;
+  }
+
+  async terminalInput(sessionId: number, data: string) {
+    const t = this.terminals.get(sessionId);
+    if (!t) throw new BackendError('this terminal has ended; open a new one', 'invalid');
+    this.typed.push(data);
+    const r = t.shell.input(data);
+    if (r.output) this.emitTerminalOutput(sessionId, r.output);
+    if (r.exit !== undefined) {
+      this.terminals.delete(sessionId);
+      const message = r.exit === 0 ? 'The shell exited.' : `The shell exited with code ${r.exit}.`;
+      for (const cb of this.termEndL) cb({ session_id: sessionId, exit_code: r.exit, message, error: null });
+    }
+  }
+
+  async terminalResize(sessionId: number, cols: number, rows: number) {
+    const t = this.terminals.get(sessionId);
+    if (!t) throw new BackendError('this terminal has ended; open a new one', 'invalid');
+    Object.assign(t, { cols, rows });
+    this.calls.push(`terminalResize:${sessionId}:${cols}x${rows}`);
+  }
+
+  async terminalClose(sessionId: number) {
+    this.terminals.delete(sessionId);
+    this.calls.push(`terminalClose:${sessionId}`);
+  }
+
+  async saveDownload(fileName: string, contents: string) {
+    this.downloads.push({ name: fileName, contents });
+    if (typeof window !== 'undefined' && !('process' in globalThis) && typeof URL.createObjectURL === 'function') {
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(new Blob([contents], { type: 'text/plain' }));
+      a.download = fileName;
+      a.click();
+      URL.revokeObjectURL(a.href);
+    }
+    return `~/Downloads/${fileName}`;
   }
 
   async listImages() {
@@ -273,6 +400,54 @@ export class MockBackend implements Backend {
     if (typeof window !== 'undefined' && !('process' in globalThis)) window.open(url, '_blank');
   }
 
+  /** Settings, docker context, doctor, machine logs and checks (see mock-admin.ts). */
+  admin = new MockAdmin();
+
+  async getSettings() {
+    return this.admin.view();
+  }
+
+  async saveSettings(config: MachineConfig) {
+    this.calls.push('saveSettings');
+    await this.step();
+    const saved = this.admin.save(config);
+    if (this.status.state === 'stopped') this.setStatus({ ...this.status, cpus: saved.cpus, memory_mib: saved.memory_mib, disk_gib: saved.disk_gib });
+    return saved;
+  }
+
+  async dockerContext() {
+    return this.admin.contextState();
+  }
+
+  async setDockerContext(useBerth: boolean) {
+    this.calls.push(`setDockerContext:${useBerth}`);
+    return this.admin.useBerth(useBerth);
+  }
+
+  async doctor() {
+    await this.step();
+    return this.admin.doctor(this.status);
+  }
+
+  async machineLog(kind: MachineLogKind, lines: number) {
+    return this.admin.log(kind, lines);
+  }
+
+  async machineReset() {
+    this.calls.push('machineReset');
+    if (this.status.state !== 'stopped') await this.machineStop();
+    this.containers = [];
+    this.images = [];
+    this.volumes = [];
+    this.logs = {};
+    this.admin.reset();
+    return structuredClone(this.status);
+  }
+
+  async machineChecks() {
+    return this.admin.checks(this.status);
+  }
+
   onMachineEvent(cb: (ev: MachineEvent) => void): Unsubscribe {
     this.machineL.add(cb);
     return () => this.machineL.delete(cb);
@@ -288,6 +463,27 @@ export class MockBackend implements Backend {
   onLogEvent(cb: (ev: LogEvent) => void): Unsubscribe {
     this.logL.add(cb);
     return () => this.logL.delete(cb);
+  }
+  onStatsEvent(cb: (ev: StatsEvent) => void): Unsubscribe {
+    this.statsL.add(cb);
+    return () => this.statsL.delete(cb);
+  }
+  onTerminalOutput(cb: (ev: TerminalOutput) => void): Unsubscribe {
+    this.termOutL.add(cb);
+    return () => this.termOutL.delete(cb);
+  }
+  onTerminalEnded(cb: (ev: TerminalEnded) => void): Unsubscribe {
+    this.termEndL.add(cb);
+    return () => this.termEndL.delete(cb);
+  }
+
+  /** Test helper: emit a stats event. */
+  emitStats(ev: StatsEvent) {
+    for (const cb of this.statsL) cb(ev);
+  }
+  /** Test helper: a terminal prints `text`. */
+  emitTerminalOutput(sessionId: number, text: string) {
+    for (const cb of this.termOutL) cb({ session_id: sessionId, data: utf8Base64(text) });
   }
 
   /** Test helper: emit a log event. */

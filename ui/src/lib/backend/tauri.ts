@@ -10,6 +10,9 @@ import {
   type LogEvent,
   type MachineEvent,
   type PullProgress,
+  type StatsEvent,
+  type TerminalEnded,
+  type TerminalOutput,
   type Unsubscribe,
 } from './backend';
 
@@ -49,6 +52,15 @@ export const tauriBackend: Backend = {
   containerAction: (id, action) => call('container_action', { id, action }),
   followLogs: (id, tail) => call('logs_follow', { id, tail }),
   stopLogs: (streamId) => call('logs_stop', { streamId }),
+  inspectContainer: (id) => call('container_inspect', { id }),
+  followStats: (id) => call('stats_follow', { id }),
+  stopStats: (streamId) => call('stats_stop', { streamId }),
+  containersStats: () => call('containers_stats'),
+  terminalOpen: (id, cols, rows) => call('terminal_open', { id, cols, rows }),
+  terminalInput: (sessionId, data) => call('terminal_input', { sessionId, data }),
+  terminalResize: (sessionId, cols, rows) => call('terminal_resize', { sessionId, cols, rows }),
+  terminalClose: (sessionId) => call('terminal_close', { sessionId }),
+  saveDownload: (fileName, contents) => call('save_download', { fileName, contents }),
 
   listImages: () => call('images_list'),
   removeImage: (id) => call('image_remove', { id }),
@@ -62,8 +74,20 @@ export const tauriBackend: Backend = {
 
   openUrl: (url) => call('open_url', { url }),
 
+  getSettings: () => call('settings_get'),
+  saveSettings: (config) => call('settings_set', { config }),
+  dockerContext: () => call('docker_context_get'),
+  setDockerContext: (useBerth) => call('docker_context_set', { useBerth }),
+  doctor: () => call('doctor_run'),
+  machineLog: (kind, lines) => call('machine_log_tail', { kind, lines }),
+  machineReset: () => call('machine_reset'),
+  machineChecks: () => call('machine_checks'),
+
   onMachineEvent: (cb) => subscribe<MachineEvent>('machine-event', cb),
   onDockerChange: (cb) => subscribe<DockerChange>('docker-change', cb),
   onPullProgress: (cb) => subscribe<PullProgress>('pull-progress', cb),
   onLogEvent: (cb) => subscribe<LogEvent>('container-log', cb),
+  onStatsEvent: (cb) => subscribe<StatsEvent>('container-stats', cb),
+  onTerminalOutput: (cb) => subscribe<TerminalOutput>('terminal-output', cb),
+  onTerminalEnded: (cb) => subscribe<TerminalEnded>('terminal-ended', cb),
 };
