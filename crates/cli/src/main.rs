@@ -91,6 +91,9 @@ fn main() -> ExitCode {
             Cmd::Delete { yes } => lifecycle::delete(&engine, yes).await,
         }
     });
+    // Don't wait for blocking reads still in flight: `berth shell` leaves one on stdin when the remote
+    // side ends first, and a terminal's stdin never reaches EOF by itself.
+    rt.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
