@@ -249,6 +249,17 @@ test('start the machine, pull, run with a port, logs, stop, remove — all from 
   await waitGone(`tr[data-container="${NAME}"]`);
   await shot('10-removed');
 
+  // The other screens, for the record (the machine still runs).
+  await click('nav [data-screen="volumes"]');
+  await waitFor('#volumes-title');
+  await shot('12-volumes');
+  await click('nav [data-screen="settings"]');
+  await waitFor('form.machine');
+  await shot('13-settings');
+  await click('nav [data-screen="troubleshoot"]');
+  await waitFor('ul.findings li[data-finding]', 60_000);
+  await shot('14-troubleshoot');
+
   // Remove the image (no longer in use), then stop the machine from Home.
   await click('nav [data-screen="images"]');
   await click(`button[aria-label="Remove ${IMAGE}"]`);

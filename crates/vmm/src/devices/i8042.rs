@@ -105,6 +105,8 @@ pub struct I8042 {
     /// The keyboard waits for a parameter byte.
     kbd_param: bool,
     last_was_command: bool,
+    /// The guest asked for a reset already (Linux pulses the line up to ten times while the VM stops).
+    reset_requested: bool,
 }
 
 impl I8042 {
@@ -120,7 +122,16 @@ impl I8042 {
             pending: None,
             kbd_param: false,
             last_was_command: false,
+            reset_requested: false,
         }
+    }
+
+    fn request_reset(&mut self, how: &str) {
+        if !self.reset_requested {
+            tracing::info!(how, "guest requested a reset through the i8042");
+            self.reset_requested = true;
+        }
+        (self.on_reset)();
     }
 
     fn status(&self) -> u8 {
@@ -181,10 +192,7 @@ impl I8042 {
             cmd::KBD_ENABLE => self.ctr &= !ctr::KBDDIS,
             cmd::READ_INPUT => self.answer(0x80), // keyboard not inhibited
             cmd::READ_OUTPUT => self.answer(self.output_port),
-            CMD_RESET_CPU => {
-                tracing::info!("guest requested a reset through the i8042");
-                (self.on_reset)();
-            }
+            CMD_RESET_CPU => self.request_reset("command 0xfe"),
             other => tracing::debug!(command = other, "unhandled i8042 command"),
         }
     }
@@ -195,8 +203,7 @@ impl I8042 {
             Some(cmd::WRITE_OUTPUT) => {
                 self.output_port = byte;
                 if byte & 0x01 == 0 {
-                    tracing::info!("guest requested a reset through the i8042 output port");
-                    (self.on_reset)();
+                    self.request_reset("output port");
                 }
             }
             Some(cmd::WRITE_KBD_BUFFER) => self.kbd_send(&[byte]),
