@@ -13,6 +13,9 @@ pub enum AppError {
     /// The request itself was wrong.
     #[error("{0}")]
     Invalid(String),
+    /// Starting at login could not be read or changed.
+    #[error(transparent)]
+    LoginItem(#[from] crate::login_item::LoginItemError),
 }
 
 /// The commands' result type.
@@ -29,6 +32,7 @@ impl AppError {
             AppError::Engine(E::DockerCli(_)) => "docker_cli",
             AppError::Engine(E::Rejected(_)) | AppError::Engine(E::Invalid(_)) | AppError::Invalid(_) => "invalid",
             AppError::Engine(_) => "internal",
+            AppError::LoginItem(_) => "login_item",
         }
     }
 }

@@ -36,6 +36,7 @@ async fn forward_machine(app: AppHandle, engine: Engine) {
             let mut events = Box::pin(events);
             while let Some(Ok(ev)) = events.next().await {
                 if let Event::Status { status } = &ev {
+                    crate::tray::show_status(&app, status);
                     last = Some((**status).clone());
                 }
                 emit(&app, MACHINE_EVENT, &ev);
@@ -45,6 +46,7 @@ async fn forward_machine(app: AppHandle, engine: Engine) {
         if let Ok(status) = engine.status().await {
             let changed = last.as_ref().map(|l| (l.state, &l.error) != (status.state, &status.error)).unwrap_or(true);
             if changed {
+                crate::tray::show_status(&app, &status);
                 emit(&app, MACHINE_EVENT, &Event::Status { status: Box::new(status.clone()) });
                 last = Some(status);
             }

@@ -1,23 +1,30 @@
 //! The Berth desktop app: a Tauri window over berth-engine. Commands are in `commands`, the engine's
 //! event streams are forwarded by `events`, container logs by `logs`. The window starts the machine when
 //! it opens and finds it stopped (so a failure shows where the user looks), unless `BERTH_APP_AUTOSTART=0`.
+//! Around the window: the tray menu (`tray`), starting at login (`login_item`), the window's remembered size
+//! and position (`window_state`) and the first-paint timing for scripts/bench/app (`launch`).
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
 mod error;
 mod downloads;
 mod events;
+mod launch;
+mod login_item;
 mod logs;
 mod settings;
 mod stats;
 mod terminal;
+mod tray;
 mod troubleshoot;
+mod window_state;
 
 use crate::commands::AppState;
 use berth_api::DEFAULT_MACHINE;
 use berth_engine::Engine;
 
 fn main() {
+    launch::mark_start();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
@@ -27,15 +34,24 @@ fn main() {
     let engine = Engine::new(&machine);
 
     let result = tauri::Builder::default()
-        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .manage(window_state::WindowState::default())
         .manage(terminal::TerminalSessions::default())
         .manage(stats::StatsStreams::default())
         .manage(AppState { engine: engine.clone(), autostart, starting: Default::default(), logs: Default::default() })
         .setup(move |app| {
+            window_state::restore(app, "main");
+            tray::install(app.handle());
             events::spawn_forwarders(app.handle().clone(), engine);
             Ok(())
         })
+        .on_window_event(|window, event| {
+            window_state::on_window_event(window, event);
+            tray::on_window_event(window, event);
+        })
         .invoke_handler(tauri::generate_handler![
+            launch::app_first_paint,
+            login_item::login_item_get,
+            login_item::login_item_set,
             commands::app_autostart,
             commands::machine_status,
             commands::machine_start,

@@ -93,4 +93,15 @@ describe('Settings', () => {
     await fireEvent.click(screen.getByRole('radio', { name: 'System' }));
     expect(document.documentElement.dataset.theme).toBeUndefined();
   });
+
+  it('turns starting at login on', async () => {
+    const b = new MockBackend();
+    await setup(b);
+    const box = screen.getByRole('checkbox', { name: 'Start Berth when you log in' }) as HTMLInputElement;
+    expect(box.checked).toBe(false);
+    await fireEvent.click(box);
+    await settle();
+    expect(b.calls).toContain('setLoginItem:true');
+    expect(box.checked).toBe(true);
+  });
 });

@@ -339,6 +339,12 @@ export interface Backend {
   /** Stops the machine and deletes its data disk and logs; settings are kept. */
   machineReset(): Promise<MachineStatus>;
   machineChecks(): Promise<MachineChecks>;
+  /** Whether Berth starts when the user logs in. */
+  loginItem(): Promise<boolean>;
+  /** Turns starting at login on or off; resolves with the new setting. */
+  setLoginItem(enabled: boolean): Promise<boolean>;
+  /** The window painted its first frame (for the launch benchmark; only the first call counts). */
+  firstPaint(): Promise<void>;
 
   onMachineEvent(cb: (ev: MachineEvent) => void): Unsubscribe;
   onDockerChange(cb: (ch: DockerChange) => void): Unsubscribe;

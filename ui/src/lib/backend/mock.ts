@@ -448,6 +448,25 @@ export class MockBackend implements Backend {
     return this.admin.checks(this.status);
   }
 
+  /** Whether "start at login" is on; `loginItemError` makes the next change fail. */
+  loginItemOn = false;
+  loginItemError: string | null = null;
+
+  async loginItem() {
+    return this.loginItemOn;
+  }
+
+  async setLoginItem(enabled: boolean) {
+    this.calls.push(`setLoginItem:${enabled}`);
+    if (this.loginItemError) throw new BackendError(this.loginItemError, 'login_item');
+    this.loginItemOn = enabled;
+    return enabled;
+  }
+
+  async firstPaint() {
+    this.calls.push('firstPaint');
+  }
+
   onMachineEvent(cb: (ev: MachineEvent) => void): Unsubscribe {
     this.machineL.add(cb);
     return () => this.machineL.delete(cb);

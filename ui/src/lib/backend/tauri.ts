@@ -82,6 +82,9 @@ export const tauriBackend: Backend = {
   machineLog: (kind, lines) => call('machine_log_tail', { kind, lines }),
   machineReset: () => call('machine_reset'),
   machineChecks: () => call('machine_checks'),
+  loginItem: () => call('login_item_get'),
+  setLoginItem: (enabled) => call('login_item_set', { enabled }),
+  firstPaint: () => call('app_first_paint'),
 
   onMachineEvent: (cb) => subscribe<MachineEvent>('machine-event', cb),
   onDockerChange: (cb) => subscribe<DockerChange>('docker-change', cb),
