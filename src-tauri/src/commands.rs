@@ -2,7 +2,9 @@
 //! ui/src/lib/backend/tauri.ts.
 
 use berth_api::Status;
-use berth_engine::{Container, ContainerAction, DockerApi, Engine, Image, RunRequest, Volume};
+use berth_engine::{
+    Container, ContainerAction, DockerApi, Engine, Image, ImageLayer, PruneReport, RunRequest, Volume, VolumeUsage,
+};
 use futures_util::StreamExt;
 use tauri::{AppHandle, State};
 
@@ -118,6 +120,18 @@ pub async fn image_pull(app: AppHandle, state: State<'_, AppState>, reference: S
     Ok(())
 }
 
+/// The layers an image was built from, newest first (`docker history`).
+#[tauri::command]
+pub async fn image_history(state: State<'_, AppState>, id: String) -> Result<Vec<ImageLayer>> {
+    Ok(state.docker()?.image_history(&id).await?)
+}
+
+/// Removes dangling images, or with `all` every image no container uses (`docker image prune [-a]`).
+#[tauri::command]
+pub async fn images_prune(state: State<'_, AppState>, all: bool) -> Result<PruneReport> {
+    Ok(state.docker()?.prune_images(all).await?)
+}
+
 #[tauri::command]
 pub async fn image_exposed_ports(state: State<'_, AppState>, image: String) -> Result<Vec<String>> {
     Ok(state.docker()?.exposed_ports(&image).await?)
@@ -126,6 +140,12 @@ pub async fn image_exposed_ports(state: State<'_, AppState>, image: String) -> R
 #[tauri::command]
 pub async fn volumes_list(state: State<'_, AppState>) -> Result<Vec<Volume>> {
     Ok(state.docker()?.volumes().await?)
+}
+
+/// Every volume's size (one `system df` call; Docker walks each volume's files).
+#[tauri::command]
+pub async fn volumes_usage(state: State<'_, AppState>) -> Result<Vec<VolumeUsage>> {
+    Ok(state.docker()?.volume_usage().await?)
 }
 
 #[tauri::command]

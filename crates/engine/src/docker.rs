@@ -16,6 +16,7 @@ use bollard::query_parameters::{
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
+use crate::mounts::{binds, VolumeMount};
 use crate::{Engine, Error, Result};
 
 /// The label Docker Compose puts on every container of a project.
@@ -126,6 +127,8 @@ pub struct RunRequest {
     pub env: Vec<String>,
     /// Command, replacing the image's.
     pub command: Option<Vec<String>>,
+    /// Volumes and machine paths to mount (`-v`).
+    pub volumes: Vec<VolumeMount>,
 }
 
 /// One line of a container's output.
@@ -167,6 +170,8 @@ pub enum ContainerAction {
 #[derive(Debug, Clone)]
 pub struct DockerApi {
     pub(crate) client: bollard::Docker,
+    /// Docker's socket, for the few requests bollard's types do not fit (see `disk_usage`).
+    pub(crate) socket: std::path::PathBuf,
 }
 
 impl Engine {
@@ -175,7 +180,7 @@ impl Engine {
         if !self.paths().docker_socket().exists() {
             return Err(Error::NotRunning);
         }
-        Ok(DockerApi { client: self.docker()? })
+        Ok(DockerApi { client: self.docker()?, socket: self.paths().docker_socket() })
     }
 }
 
@@ -484,6 +489,7 @@ fn create_body(req: &RunRequest) -> Result<ContainerCreateBody> {
             .get_or_insert_with(Vec::new)
             .push(PortBinding { host_ip: None, host_port: Some(p.host_port.to_string()) });
     }
+    let binds = binds(&req.volumes)?;
     Ok(ContainerCreateBody {
         image: Some(req.image.clone()),
         env: (!req.env.is_empty()).then(|| req.env.clone()),
@@ -491,6 +497,7 @@ fn create_body(req: &RunRequest) -> Result<ContainerCreateBody> {
         exposed_ports: (!exposed.is_empty()).then_some(exposed),
         host_config: Some(HostConfig {
             port_bindings: (!bindings.is_empty()).then_some(bindings),
+            binds: (!binds.is_empty()).then_some(binds),
             ..Default::default()
         }),
         ..Default::default()
@@ -638,6 +645,23 @@ mod tests {
             RunRequest { ports: vec![PortRequest { protocol: "sctp".into(), ..req.ports[0].clone() }], ..req.clone() };
         assert!(create_body(&bad).is_err());
         assert!(create_body(&RunRequest::default()).is_err());
+    }
+
+    #[test]
+    fn run_requests_mount_volumes_as_binds() {
+        // What the app sends (older callers send no `volumes` at all).
+        let req: RunRequest = serde_json::from_str(
+            r#"{"image":"web:1","name":null,"ports":[],"env":[],"command":null,
+                "volumes":[{"source":"data","target":"/data","read_only":false},{"source":"/srv/www","target":"/www","read_only":true}]}"#,
+        )
+        .unwrap();
+        let hc = create_body(&req).unwrap().host_config.unwrap();
+        assert_eq!(hc.binds, Some(vec!["data:/data".to_string(), "/srv/www:/www:ro".to_string()]));
+        let old: RunRequest = serde_json::from_str(r#"{"image":"web:1","ports":[],"env":[],"command":null}"#).unwrap();
+        assert!(old.volumes.is_empty());
+        assert_eq!(create_body(&old).unwrap().host_config.unwrap().binds, None);
+        let bad = RunRequest { volumes: vec![VolumeMount { source: "data".into(), target: "data".into(), read_only: false }], ..old };
+        assert!(create_body(&bad).unwrap_err().to_string().contains("must be absolute"));
     }
 
     #[test]

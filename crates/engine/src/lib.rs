@@ -5,13 +5,16 @@
 
 mod control;
 mod daemon;
+mod disk_usage;
 mod docker;
 mod docker_context;
 mod doctor;
 mod error;
 pub mod host;
+mod images;
 mod limits;
 mod machine_files;
+mod mounts;
 mod exec;
 mod inspect;
 mod stats;
@@ -26,6 +29,9 @@ pub use docker::{
     Container, ContainerAction, DockerApi, DockerChange, Image, LogLine, PortMapping, PortRequest, PullProgress,
     RunRequest, Volume, COMPOSE_PROJECT_LABEL,
 };
+pub use disk_usage::VolumeUsage;
+pub use images::{ImageLayer, PruneReport};
+pub use mounts::VolumeMount;
 pub use docker_context::{
     ensure_docker_context, DockerCli, DockerContext, DockerContextState, BERTH_CONTEXT, DEFAULT_CONTEXT,
 };

@@ -1,6 +1,7 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { tick } from 'svelte';
 import { describe, expect, it, vi } from 'vitest';
+import { BackendError } from '../lib/backend/backend';
 import { MockBackend } from '../lib/backend/mock';
 import { AppState } from '../lib/stores/app.svelte';
 import Images from './Images.svelte';
@@ -67,5 +68,72 @@ describe('Images', () => {
   it('says to start the machine when it is stopped', async () => {
     await setup(new MockBackend());
     expect(screen.getByText('The machine is not running')).toBeTruthy();
+  });
+
+  it('prunes dangling images after saying which go, then reports what Docker reclaimed', async () => {
+    const b = demo();
+    b.images.push({ id: 'sha256:3333', tags: [], size: 48_000_000, created: 1_680_000_000, used_by: [] });
+    await setup(b);
+    await fireEvent.click(screen.getByRole('button', { name: 'Prune unused images…' }));
+    const dialog = screen.getByRole('alertdialog');
+    expect(dialog.textContent).toContain('1 image (up to 48 MB');
+    expect(dialog.textContent).toContain('<none> 3333');
+    expect(dialog.textContent).not.toContain('busybox');
+    await fireEvent.click(within(dialog).getByRole('button', { name: 'Prune' }));
+    await settle();
+    expect(b.calls).toContain('prune:dangling');
+    expect(screen.getByRole('status').textContent).toContain('Reclaimed 48 MB (1 image)');
+    expect(b.images.map((i) => i.tags[0])).toEqual(['registry.local/web:1.0', 'busybox:latest']);
+  });
+
+  it('prunes every unused image with the option, keeping those containers use', async () => {
+    const b = demo();
+    await setup(b);
+    await fireEvent.click(screen.getByRole('button', { name: 'Prune unused images…' }));
+    const dialog = screen.getByRole('alertdialog');
+    expect(dialog.textContent).toContain('no dangling');
+    await fireEvent.click(within(dialog).getByLabelText(/Also unused tagged images/));
+    expect(dialog.textContent).toContain('busybox:latest');
+    expect(dialog.textContent).not.toContain('registry.local/web:1.0');
+    await fireEvent.click(within(dialog).getByRole('button', { name: 'Prune' }));
+    await settle();
+    expect(b.calls).toContain('prune:all');
+    expect(screen.getByRole('status').textContent).toContain('Reclaimed 2.1 MB (1 image)');
+    expect(b.images.map((i) => i.tags[0])).toEqual(['registry.local/web:1.0']);
+  });
+
+  it('cancelling a prune removes nothing', async () => {
+    const b = demo();
+    await setup(b);
+    await fireEvent.click(screen.getByRole('button', { name: 'Prune unused images…' }));
+    await fireEvent.click(within(screen.getByRole('alertdialog')).getByRole('button', { name: 'Cancel' }));
+    expect(screen.queryByRole('alertdialog')).toBeNull();
+    expect(b.calls.some((c) => c.startsWith('prune'))).toBe(false);
+  });
+
+  it('says why a prune failed', async () => {
+    const b = demo();
+    b.pruneImages = async () => {
+      throw new BackendError('Docker Engine: a prune operation is already running', 'docker');
+    };
+    await setup(b);
+    await fireEvent.click(screen.getByRole('button', { name: 'Prune unused images…' }));
+    await fireEvent.click(within(screen.getByRole('alertdialog')).getByRole('button', { name: 'Prune' }));
+    await settle();
+    expect(screen.getByRole('alert').textContent).toContain('Could not prune images: Docker Engine: a prune operation is already running');
+  });
+
+  it('opens and closes an image history below its row', async () => {
+    const b = demo();
+    await setup(b);
+    const button = screen.getByRole('button', { name: 'History of busybox:latest' });
+    await fireEvent.click(button);
+    await settle();
+    expect(button.getAttribute('aria-expanded')).toBe('true');
+    const layers = screen.getByRole('table', { name: 'Layers of busybox:latest' });
+    expect(within(layers).getByText(/apk add --no-cache curl/)).toBeTruthy();
+    expect(b.calls).toContain('history:sha256:2222');
+    await fireEvent.click(button);
+    expect(screen.queryByRole('table', { name: 'Layers of busybox:latest' })).toBeNull();
   });
 });

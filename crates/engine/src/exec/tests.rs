@@ -106,7 +106,7 @@ mod fake_docker {
                 bollard::API_DEFAULT_VERSION,
             )
             .unwrap();
-            DockerApi { client }
+            DockerApi { client, socket: self.socket.clone() }
         }
 
         pub fn requests(&self) -> Vec<Request> {

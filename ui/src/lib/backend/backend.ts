@@ -71,6 +71,37 @@ export interface Volume {
   used_by: string[];
 }
 
+/** A volume's disk use from `docker system df` (berth-engine's `VolumeUsage`). */
+export interface VolumeUsage {
+  name: string;
+  /** Bytes; null when Docker cannot tell. */
+  size: number | null;
+  /** Containers referencing it, as Docker counts them; null when unknown. */
+  ref_count: number | null;
+}
+
+/** One layer of an image, newest first (berth-engine's `ImageLayer`). */
+export interface ImageLayer {
+  /** Null for layers built elsewhere (`<missing>` in `docker history`). */
+  id: string | null;
+  /** Unix seconds (0 when unknown). */
+  created: number;
+  /** The Dockerfile step (`RUN apk add curl`). */
+  instruction: string;
+  /** Docker's full `CreatedBy`. */
+  created_by: string;
+  size: number;
+  tags: string[];
+  comment: string;
+}
+
+/** What pruning images removed (berth-engine's `PruneReport`). */
+export interface PruneReport {
+  images_deleted: number;
+  untagged: number;
+  space_reclaimed: number;
+}
+
 export interface PullProgress {
   reference: string;
   layer: string | null;
@@ -85,12 +116,21 @@ export interface PortRequest {
   host_port: number;
 }
 
+/** `-v source:target[:ro]`: a volume name, or an absolute path on the machine (not the user's computer). */
+export interface VolumeMount {
+  source: string;
+  target: string;
+  read_only: boolean;
+}
+
 export interface RunRequest {
   image: string;
   name: string | null;
   ports: PortRequest[];
   env: string[];
   command: string[] | null;
+  /** Optional: older callers send none. */
+  volumes?: VolumeMount[];
 }
 
 export interface LogLine {
@@ -313,12 +353,18 @@ export interface Backend {
 
   listImages(): Promise<Image[]>;
   removeImage(id: string): Promise<void>;
+  /** The layers an image was built from, newest first. */
+  imageHistory(id: string): Promise<ImageLayer[]>;
+  /** Removes dangling images, or with `all` every image no container uses. */
+  pruneImages(all: boolean): Promise<PruneReport>;
   /** Pulls and resolves when done; progress arrives through `onPullProgress`. */
   pullImage(reference: string): Promise<void>;
   exposedPorts(image: string): Promise<string[]>;
   runContainer(req: RunRequest): Promise<string>;
 
   listVolumes(): Promise<Volume[]>;
+  /** Every volume's size, in one call (Docker walks the files: call it when sizes are shown). */
+  volumesUsage(): Promise<VolumeUsage[]>;
   createVolume(name: string): Promise<Volume>;
   removeVolume(name: string): Promise<void>;
 

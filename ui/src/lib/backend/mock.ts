@@ -16,7 +16,7 @@ import {
 } from './backend';
 import type { ContainerDetail, ContainerStats, StatsEvent, TerminalEnded, TerminalOutput } from './backend';
 import { fakeStats, MockShell, utf8Base64 } from './mock-shell';
-import type { MachineConfig, MachineLogKind } from './backend';
+import type { ImageLayer, MachineConfig, MachineLogKind, PruneReport, VolumeUsage } from './backend';
 import { MockAdmin } from './mock-admin';
 
 type Listener<T> = Set<(v: T) => void>;
@@ -70,6 +70,12 @@ export class MockBackend implements Backend {
   volumes: Volume[] = [];
   /** Exposed ports by image reference. */
   exposed: Record<string, string[]> = {};
+  /** Layers by image id (a plausible three-layer history when absent). */
+  history: Record<string, ImageLayer[]> = {};
+  /** Volume sizes in bytes by name (absent: 0; null: Docker cannot tell). */
+  volumeSizes: Record<string, number | null> = {};
+  /** The last run request, as the backend got it. */
+  lastRun: RunRequest | null = null;
   logs: Record<string, string[]> = {};
   opened: string[] = [];
   calls: string[] = [];
@@ -115,6 +121,7 @@ export class MockBackend implements Backend {
       },
     ];
     b.volumes = [{ name: 'shop_data', driver: 'local', mountpoint: '/var/lib/docker/volumes/shop_data/_data', created_at: null, used_by: [] }];
+    b.volumeSizes = { shop_data: 73_400_000 };
     b.logs = { c1: ['listening on :80', 'GET / 200'] };
     return b;
   }
@@ -336,6 +343,45 @@ export class MockBackend implements Backend {
     this.changed('image', 'delete');
   }
 
+  async imageHistory(id: string): Promise<ImageLayer[]> {
+    this.needDocker();
+    this.calls.push(`history:${id}`);
+    const img = this.images.find((i) => i.id === id || i.tags.includes(id));
+    if (!img) throw new BackendError(`Docker Engine: No such image: ${id}`, 'docker');
+    if (this.history[img.id]) return structuredClone(this.history[img.id]);
+    const layer = (l: Partial<ImageLayer>): ImageLayer => ({
+      id: null, created: img.created, instruction: '', created_by: '', size: 0, tags: [], comment: 'buildkit.dockerfile.v0', ...l,
+    });
+    return [
+      layer({ id: img.id, tags: img.tags, instruction: 'CMD ["/bin/sh"]', created_by: 'CMD ["/bin/sh"]' }),
+      layer({
+        instruction: 'RUN /bin/sh -c apk add --no-cache curl ca-certificates',
+        created_by: 'RUN /bin/sh -c apk add --no-cache curl ca-certificates # buildkit',
+        size: Math.round(img.size * 0.4),
+      }),
+      layer({
+        instruction: 'ADD alpine-minirootfs-3.20.0-x86_64.tar.gz / # buildkit',
+        created_by: 'ADD alpine-minirootfs-3.20.0-x86_64.tar.gz / # buildkit',
+        size: img.size - Math.round(img.size * 0.4),
+        comment: '',
+      }),
+    ];
+  }
+
+  async pruneImages(all: boolean): Promise<PruneReport> {
+    this.needDocker();
+    this.calls.push(`prune:${all ? 'all' : 'dangling'}`);
+    this.usage();
+    const gone = this.images.filter((i) => i.used_by.length === 0 && (all || i.tags.length === 0));
+    this.images = this.images.filter((i) => !gone.includes(i));
+    if (gone.length) this.changed('image', 'prune');
+    return {
+      images_deleted: gone.length,
+      untagged: gone.reduce((n, i) => n + i.tags.length, 0),
+      space_reclaimed: gone.reduce((n, i) => n + i.size, 0),
+    };
+  }
+
   async pullImage(reference: string) {
     this.needDocker();
     const ref = reference.includes(':') ? reference : `${reference}:latest`;
@@ -360,9 +406,25 @@ export class MockBackend implements Backend {
   async runContainer(req: RunRequest) {
     this.needDocker();
     this.calls.push(`run:${req.image}`);
+    this.lastRun = structuredClone(req);
     const id = `c${this.containers.length + 1}${Date.now()}`;
     const name = req.name || `mock_${this.containers.length + 1}`;
+    for (const v of req.volumes ?? []) {
+      if (!v.target.startsWith('/')) throw new BackendError(`the container path "${v.target}" must be absolute; start it with /`, 'invalid');
+      if (!v.source.startsWith('/') && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(v.source)) {
+        throw new BackendError(`"${v.source}" is neither a volume name nor an absolute path`, 'invalid');
+      }
+    }
     if (this.containers.some((c) => c.name === name)) throw new BackendError(`Conflict. The container name "/${name}" is already in use`);
+    for (const v of req.volumes ?? []) {
+      if (v.source.startsWith('/')) continue;
+      let vol = this.volumes.find((x) => x.name === v.source);
+      if (!vol) {
+        vol = { name: v.source, driver: 'local', mountpoint: `/var/lib/docker/volumes/${v.source}/_data`, created_at: new Date().toISOString(), used_by: [] };
+        this.volumes.push(vol);
+      }
+      vol.used_by.push(name);
+    }
     this.containers.unshift({
       id, name, image: req.image, state: 'running', status: 'Up 1 second', created: Math.floor(Date.now() / 1000),
       ports: req.ports.map((p) => ({ container_port: p.container_port, protocol: p.protocol, host_port: p.host_port })),
@@ -376,6 +438,16 @@ export class MockBackend implements Backend {
   async listVolumes() {
     this.needDocker();
     return structuredClone(this.volumes);
+  }
+
+  async volumesUsage(): Promise<VolumeUsage[]> {
+    this.needDocker();
+    this.calls.push('volumesUsage');
+    return this.volumes.map((v) => ({
+      name: v.name,
+      size: v.name in this.volumeSizes ? this.volumeSizes[v.name] : 0,
+      ref_count: v.used_by.length,
+    }));
   }
 
   async createVolume(name: string) {

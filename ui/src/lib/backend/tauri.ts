@@ -64,11 +64,14 @@ export const tauriBackend: Backend = {
 
   listImages: () => call('images_list'),
   removeImage: (id) => call('image_remove', { id }),
+  imageHistory: (id) => call('image_history', { id }),
+  pruneImages: (all) => call('images_prune', { all }),
   pullImage: (reference) => call('image_pull', { reference }),
   exposedPorts: (image) => call('image_exposed_ports', { image }),
   runContainer: (req) => call('container_run', { req }),
 
   listVolumes: () => call('volumes_list'),
+  volumesUsage: () => call('volumes_usage'),
   createVolume: (name) => call('volume_create', { name }),
   removeVolume: (name) => call('volume_remove', { name }),
 

@@ -3,12 +3,15 @@ import type { Backend, Container, Image, Volume } from '../backend/backend';
 import { MachineStore } from './machine.svelte';
 import { PullStore } from './pulls.svelte';
 import { ResourceStore } from './resource.svelte';
+import { VolumeSizes } from './volume-sizes.svelte';
 
 export class AppState {
   machine: MachineStore;
   containers: ResourceStore<Container>;
   images: ResourceStore<Image>;
   volumes: ResourceStore<Volume>;
+  /** Fetched only while the Volumes screen shows (see `VolumeSizes.follow`). */
+  volumeSizes: VolumeSizes;
   pulls: PullStore;
 
   constructor(
@@ -20,6 +23,7 @@ export class AppState {
     // Images and volumes show which containers use them, so container changes make them stale too.
     this.images = new ResourceStore(backend, { fetch: (b) => b.listImages(), kinds: ['image', 'container'], debounceMs });
     this.volumes = new ResourceStore(backend, { fetch: (b) => b.listVolumes(), kinds: ['volume', 'container'], debounceMs });
+    this.volumeSizes = new VolumeSizes(backend, debounceMs);
     this.pulls = new PullStore(backend);
   }
 
