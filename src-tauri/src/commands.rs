@@ -3,7 +3,8 @@
 
 use berth_api::Status;
 use berth_engine::{
-    Container, ContainerAction, DockerApi, Engine, Image, ImageLayer, PruneReport, RunRequest, Volume, VolumeUsage,
+    Container, ContainerAction, DockerApi, Engine, Image, ImageLayer, PruneReport, RunRequest, Volume,
+    VolumeUsage,
 };
 use futures_util::StreamExt;
 use tauri::{AppHandle, State};
@@ -80,7 +81,10 @@ pub async fn container_run(state: State<'_, AppState>, req: RunRequest) -> Resul
 
 /// A container in detail (`docker inspect`), with Docker's whole answer as `raw`.
 #[tauri::command]
-pub async fn container_inspect(state: State<'_, AppState>, id: String) -> Result<berth_engine::ContainerDetail> {
+pub async fn container_inspect(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<berth_engine::ContainerDetail> {
     Ok(state.docker()?.inspect(&id).await?)
 }
 
@@ -111,7 +115,9 @@ pub async fn image_remove(state: State<'_, AppState>, id: String) -> Result<()> 
 pub async fn image_pull(app: AppHandle, state: State<'_, AppState>, reference: String) -> Result<()> {
     let reference = reference.trim().to_string();
     if reference.is_empty() || reference.contains(char::is_whitespace) {
-        return Err(AppError::Invalid("enter an image reference such as registry:5000/name:tag".into()));
+        return Err(AppError::Invalid(
+            "enter an image reference such as registry:5000/name:tag".into(),
+        ));
     }
     let mut progress = Box::pin(state.docker()?.pull(&reference));
     while let Some(p) = progress.next().await {
@@ -186,12 +192,16 @@ pub async fn open_url(url: String) -> Result<()> {
 }
 
 fn check_loopback_url(url: &str) -> Result<()> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| AppError::Invalid(format!("not an http URL: {url}")))?;
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| AppError::Invalid(format!("not an http URL: {url}")))?;
     let host_port = rest.split('/').next().unwrap_or_default();
     let (host, port) = host_port.rsplit_once(':').unwrap_or((host_port, "80"));
     let loopback = matches!(host, "127.0.0.1" | "localhost");
     if !loopback || port.parse::<u16>().is_err() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(AppError::Invalid(format!("only forwarded ports on 127.0.0.1 can be opened (got {url})")));
+        return Err(AppError::Invalid(format!(
+            "only forwarded ports on 127.0.0.1 can be opened (got {url})"
+        )));
     }
     Ok(())
 }

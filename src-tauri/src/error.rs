@@ -30,7 +30,9 @@ impl AppError {
             AppError::Engine(E::Daemon(_)) | AppError::Engine(E::Machine(_)) => "machine",
             AppError::Engine(E::Docker(_)) => "docker",
             AppError::Engine(E::DockerCli(_)) => "docker_cli",
-            AppError::Engine(E::Rejected(_)) | AppError::Engine(E::Invalid(_)) | AppError::Invalid(_) => "invalid",
+            AppError::Engine(E::Rejected(_)) | AppError::Engine(E::Invalid(_)) | AppError::Invalid(_) => {
+                "invalid"
+            }
             AppError::Engine(_) => "internal",
             AppError::LoginItem(_) => "login_item",
         }
@@ -55,11 +57,20 @@ mod tests {
         let e = AppError::from(berth_engine::Error::NotRunning);
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["kind"], "not_running");
-        assert_eq!(v["message"], "the machine is not running; start it with `berth start`");
-        let v = serde_json::to_value(AppError::Engine(berth_engine::Error::Docker("No such image: x".into()))).unwrap();
+        assert_eq!(
+            v["message"],
+            "the machine is not running; start it with `berth start`"
+        );
+        let v = serde_json::to_value(AppError::Engine(berth_engine::Error::Docker(
+            "No such image: x".into(),
+        )))
+        .unwrap();
         assert_eq!(v["kind"], "docker");
         assert_eq!(v["message"], "Docker Engine: No such image: x");
-        let v = serde_json::to_value(AppError::Engine(berth_engine::Error::DockerCli("install it".into()))).unwrap();
+        let v = serde_json::to_value(AppError::Engine(berth_engine::Error::DockerCli(
+            "install it".into(),
+        )))
+        .unwrap();
         assert_eq!(v["kind"], "docker_cli");
     }
 }

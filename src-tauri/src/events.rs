@@ -44,10 +44,19 @@ async fn forward_machine(app: AppHandle, engine: Engine) {
         }
         // No daemon (stopped) or it just went away: say so once, then poll for it to come back.
         if let Ok(status) = engine.status().await {
-            let changed = last.as_ref().map(|l| (l.state, &l.error) != (status.state, &status.error)).unwrap_or(true);
+            let changed = last
+                .as_ref()
+                .map(|l| (l.state, &l.error) != (status.state, &status.error))
+                .unwrap_or(true);
             if changed {
                 crate::tray::show_status(&app, &status);
-                emit(&app, MACHINE_EVENT, &Event::Status { status: Box::new(status.clone()) });
+                emit(
+                    &app,
+                    MACHINE_EVENT,
+                    &Event::Status {
+                        status: Box::new(status.clone()),
+                    },
+                );
                 last = Some(status);
             }
         }

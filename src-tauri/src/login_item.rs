@@ -13,7 +13,9 @@ pub enum LoginItemError {
     #[error("cannot find your home folder; set HOME and try again")]
     NoHome,
     /// The running executable's path is unknown.
-    #[error("cannot tell where Berth is installed ({0}); start it from its installed location and try again")]
+    #[error(
+        "cannot tell where Berth is installed ({0}); start it from its installed location and try again"
+    )]
     NoExecutable(std::io::Error),
     /// Writing or removing the entry failed.
     #[error("cannot change {path}: {source}; check that the folder is writable")]
@@ -56,7 +58,10 @@ pub async fn login_item_set(enabled: bool) -> crate::error::Result<bool> {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LoginItemError + '_ {
-    move |source| LoginItemError::Io { path: path.to_path_buf(), source }
+    move |source| LoginItemError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Writes `contents` to `path` (creating its folder) or removes it.
@@ -86,7 +91,11 @@ mod xdg {
         let config = env("XDG_CONFIG_HOME")
             .map(PathBuf::from)
             .filter(|p| p.is_absolute())
-            .or_else(|| env("HOME").filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".config")))?;
+            .or_else(|| {
+                env("HOME")
+                    .filter(|h| !h.is_empty())
+                    .map(|h| PathBuf::from(h).join(".config"))
+            })?;
         Some(config.join("autostart").join("berth.desktop"))
     }
 
@@ -102,7 +111,9 @@ mod xdg {
     /// Quotes a program path for `Exec=` (the Desktop Entry spec: reserved characters inside double quotes
     /// with `"`, `` ` ``, `$` and `\` escaped; then `\` escaped again and `%` doubled as the file format asks).
     fn exec_arg(path: &str) -> String {
-        let plain = path.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+,:@".contains(c));
+        let plain = path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@".contains(c));
         let quoted = if plain {
             path.to_string()
         } else {
@@ -142,12 +153,18 @@ mod platform {
     use super::*;
 
     fn path() -> Result<PathBuf> {
-        let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).ok_or(LoginItemError::NoHome)?;
+        let home = std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .ok_or(LoginItemError::NoHome)?;
         Ok(PathBuf::from(home).join("Library/LaunchAgents/dev.berth.Berth.plist"))
     }
 
     fn plist(exe: &Path) -> String {
-        let exe = exe.to_string_lossy().replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let exe = exe
+            .to_string_lossy()
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
         format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
              <!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n\
@@ -197,7 +214,9 @@ mod platform {
         if ok {
             Ok(())
         } else {
-            Err(LoginItemError::Command(format!("reg.exe could not change {KEY}\\Berth")))
+            Err(LoginItemError::Command(format!(
+                "reg.exe could not change {KEY}\\Berth"
+            )))
         }
     }
 }
@@ -211,7 +230,9 @@ mod platform {
     }
 
     pub fn set(_exe: &Path, _enabled: bool) -> Result<()> {
-        Err(LoginItemError::Command("starting at login is not supported on this system yet".into()))
+        Err(LoginItemError::Command(
+            "starting at login is not supported on this system yet".into(),
+        ))
     }
 }
 
@@ -221,7 +242,11 @@ mod tests {
     use std::ffi::OsString;
 
     fn env<'a>(vars: &'a [(&'a str, &'a Path)]) -> impl Fn(&str) -> Option<OsString> + 'a {
-        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_os_str().to_owned())
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.as_os_str().to_owned())
+        }
     }
 
     #[test]
@@ -246,8 +271,14 @@ mod tests {
         let exe = Path::new("/opt/Berth Apps/100% $berth/berth-app");
         write_or_remove(&path, Some(xdg::desktop_entry(exe))).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("[Desktop Entry]\nType=Application\nName=Berth\n"), "{text}");
-        assert!(text.contains("\nExec=\"/opt/Berth Apps/100%% \\\\$berth/berth-app\"\n"), "{text}");
+        assert!(
+            text.starts_with("[Desktop Entry]\nType=Application\nName=Berth\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nExec=\"/opt/Berth Apps/100%% \\\\$berth/berth-app\"\n"),
+            "{text}"
+        );
         write_or_remove(&path, None).unwrap();
         assert!(!path.exists());
         write_or_remove(&path, None).unwrap();

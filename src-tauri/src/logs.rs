@@ -45,13 +45,31 @@ impl LogStreams {
                     }
                 }
                 if !ok.is_empty() {
-                    emit(&app, CONTAINER_LOG, &LogEvent { stream_id, lines: ok, ended: false, error: None });
+                    emit(
+                        &app,
+                        CONTAINER_LOG,
+                        &LogEvent {
+                            stream_id,
+                            lines: ok,
+                            ended: false,
+                            error: None,
+                        },
+                    );
                 }
                 if error.is_some() {
                     break;
                 }
             }
-            emit(&app, CONTAINER_LOG, &LogEvent { stream_id, lines: vec![], ended: true, error });
+            emit(
+                &app,
+                CONTAINER_LOG,
+                &LogEvent {
+                    stream_id,
+                    lines: vec![],
+                    ended: true,
+                    error,
+                },
+            );
         });
         self.lock().insert(stream_id, task);
         stream_id

@@ -6,8 +6,8 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
-mod error;
 mod downloads;
+mod error;
 mod events;
 mod launch;
 mod login_item;
@@ -26,18 +26,27 @@ use berth_engine::Engine;
 fn main() {
     launch::mark_start();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let machine = std::env::var("BERTH_MACHINE").unwrap_or_else(|_| DEFAULT_MACHINE.to_string());
-    let autostart = std::env::var("BERTH_APP_AUTOSTART").map(|v| v != "0").unwrap_or(true);
+    let autostart = std::env::var("BERTH_APP_AUTOSTART")
+        .map(|v| v != "0")
+        .unwrap_or(true);
     let engine = Engine::new(&machine);
 
     let result = tauri::Builder::default()
         .manage(window_state::WindowState::default())
         .manage(terminal::TerminalSessions::default())
         .manage(stats::StatsStreams::default())
-        .manage(AppState { engine: engine.clone(), autostart, starting: Default::default(), logs: Default::default() })
+        .manage(AppState {
+            engine: engine.clone(),
+            autostart,
+            starting: Default::default(),
+            logs: Default::default(),
+        })
         .setup(move |app| {
             window_state::restore(app, "main");
             tray::install(app.handle());

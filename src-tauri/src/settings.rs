@@ -19,7 +19,10 @@ pub struct SettingsView {
 #[tauri::command]
 pub async fn settings_get(state: State<'_, AppState>) -> Result<SettingsView> {
     let config = state.engine.settings().await?;
-    Ok(SettingsView { config, limits: state.engine.settings_limits() })
+    Ok(SettingsView {
+        config,
+        limits: state.engine.settings_limits(),
+    })
 }
 
 /// Validates and saves settings (the engine and berthd are the authority); they apply at the next

@@ -57,22 +57,32 @@ fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Tray<R>> {
             &quit,
         ],
     )?;
-    let mut builder = TrayIconBuilder::with_id("berth").menu(&menu).tooltip("Berth").on_menu_event(on_menu_event);
+    let mut builder = TrayIconBuilder::with_id("berth")
+        .menu(&menu)
+        .tooltip("Berth")
+        .on_menu_event(on_menu_event);
     if let Some(icon) = app.default_window_icon() {
         builder = builder.icon(icon.clone());
     }
     let icon = builder.build(app)?;
-    Ok(Tray { state, start, stop, icon })
+    Ok(Tray {
+        state,
+        start,
+        stop,
+        icon,
+    })
 }
 
 /// On Linux, the appindicator library tray-icon will load (its names, in its order), or none when one loads.
 #[cfg(target_os = "linux")]
 fn missing_library() -> Option<&'static str> {
-    let found = [c"libayatana-appindicator3.so.1", c"libappindicator3.so.1"].iter().any(|name| {
-        // SAFETY: dlopen with a NUL-terminated name; the library stays loaded (tray-icon opens it next),
-        // and loading it runs only GTK's own initialisers.
-        !unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_LAZY) }.is_null()
-    });
+    let found = [c"libayatana-appindicator3.so.1", c"libappindicator3.so.1"]
+        .iter()
+        .any(|name| {
+            // SAFETY: dlopen with a NUL-terminated name; the library stays loaded (tray-icon opens it next),
+            // and loading it runs only GTK's own initialisers.
+            !unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_LAZY) }.is_null()
+        });
     (!found).then_some("libayatana-appindicator3")
 }
 
@@ -127,14 +137,17 @@ pub fn on_window_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
 
 /// Shows the machine's state in the tray (a no-op without one).
 pub fn show_status<R: Runtime>(app: &AppHandle<R>, status: &Status) {
-    let Some(tray) = app.try_state::<Tray<R>>() else { return };
+    let Some(tray) = app.try_state::<Tray<R>>() else {
+        return;
+    };
     let (can_start, can_stop) = actions(status.state);
     let label = state_label(status.state);
     let results = [
         tray.state.set_text(label),
         tray.start.set_enabled(can_start),
         tray.stop.set_enabled(can_stop),
-        tray.icon.set_tooltip(Some(format!("Berth — {}", label.to_lowercase()))),
+        tray.icon
+            .set_tooltip(Some(format!("Berth — {}", label.to_lowercase()))),
     ];
     if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
         tracing::warn!(error = %e, "cannot update the tray menu");
@@ -168,7 +181,11 @@ mod tests {
     #[test]
     fn start_and_stop_follow_the_state() {
         assert_eq!(actions(MachineState::Stopped), (true, false));
-        assert_eq!(actions(MachineState::Error), (true, false), "a failed machine can be started again");
+        assert_eq!(
+            actions(MachineState::Error),
+            (true, false),
+            "a failed machine can be started again"
+        );
         assert_eq!(actions(MachineState::Starting), (false, true));
         assert_eq!(actions(MachineState::Running), (false, true));
         assert_eq!(actions(MachineState::Stopping), (false, false));

@@ -85,7 +85,9 @@ impl Geometry {
 pub fn file() -> Option<PathBuf> {
     let dir = match std::env::var_os("BERTH_HOME") {
         Some(home) => PathBuf::from(home).join("app"),
-        None => directories::ProjectDirs::from("dev", "berth", "Berth")?.config_dir().to_path_buf(),
+        None => directories::ProjectDirs::from("dev", "berth", "Berth")?
+            .config_dir()
+            .to_path_buf(),
     };
     Some(dir.join("window.json"))
 }
@@ -98,7 +100,10 @@ pub fn load(path: &Path) -> Option<Geometry> {
 
 /// Writes the geometry (through a temporary file, so a crash never leaves half a file).
 pub fn save(path: &Path, geometry: &Geometry) -> Result<(), WindowStateError> {
-    let io = |source| WindowStateError::Io { path: path.to_path_buf(), source };
+    let io = |source| WindowStateError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
@@ -117,8 +122,12 @@ pub struct WindowState {
 
 /// Applies the saved geometry to the window (call before it is shown, in `setup`).
 pub fn restore<R: Runtime, M: Manager<R>>(app: &M, label: &str) {
-    let Some(window) = app.get_webview_window(label) else { return };
-    let Some(saved) = file().and_then(|f| load(&f)) else { return };
+    let Some(window) = app.get_webview_window(label) else {
+        return;
+    };
+    let Some(saved) = file().and_then(|f| load(&f)) else {
+        return;
+    };
     if saved.size_ok() {
         let _ = window.set_size(PhysicalSize::new(saved.width, saved.height));
     }
@@ -126,12 +135,21 @@ pub fn restore<R: Runtime, M: Manager<R>>(app: &M, label: &str) {
         .available_monitors()
         .unwrap_or_default()
         .iter()
-        .map(|m| Area { x: m.position().x, y: m.position().y, width: m.size().width, height: m.size().height })
+        .map(|m| Area {
+            x: m.position().x,
+            y: m.position().y,
+            width: m.size().width,
+            height: m.size().height,
+        })
         .collect();
     if saved.on_a_monitor(&monitors) {
         let _ = window.set_position(PhysicalPosition::new(saved.x, saved.y));
     } else {
-        tracing::info!(x = saved.x, y = saved.y, "the saved window position is off every monitor; not restoring it");
+        tracing::info!(
+            x = saved.x,
+            y = saved.y,
+            "the saved window position is off every monitor; not restoring it"
+        );
     }
     if saved.maximized {
         let _ = window.maximize();
@@ -143,7 +161,9 @@ pub fn restore<R: Runtime, M: Manager<R>>(app: &M, label: &str) {
 
 /// Follows moves and resizes (saving after a pause) and saves when the window closes.
 pub fn on_window_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
-    let Some(state) = window.try_state::<WindowState>() else { return };
+    let Some(state) = window.try_state::<WindowState>() else {
+        return;
+    };
     match event {
         WindowEvent::Moved(_) | WindowEvent::Resized(_) => {
             if !note(window, &state) {
@@ -181,14 +201,26 @@ fn note<R: Runtime>(window: &Window<R>, state: &WindowState) -> bool {
             return true;
         }
     }
-    let (Ok(pos), Ok(size)) = (window.outer_position(), window.inner_size()) else { return false };
-    *latest = Some(Geometry { x: pos.x, y: pos.y, width: size.width, height: size.height, maximized });
+    let (Ok(pos), Ok(size)) = (window.outer_position(), window.inner_size()) else {
+        return false;
+    };
+    *latest = Some(Geometry {
+        x: pos.x,
+        y: pos.y,
+        width: size.width,
+        height: size.height,
+        maximized,
+    });
     true
 }
 
 fn write(state: &WindowState) {
-    let Some(geometry) = *state.latest.lock().unwrap_or_else(|e| e.into_inner()) else { return };
-    let result = file().ok_or(WindowStateError::NoConfigDir).and_then(|f| save(&f, &geometry));
+    let Some(geometry) = *state.latest.lock().unwrap_or_else(|e| e.into_inner()) else {
+        return;
+    };
+    let result = file()
+        .ok_or(WindowStateError::NoConfigDir)
+        .and_then(|f| save(&f, &geometry));
     if let Err(e) = result {
         tracing::warn!(error = %e, "window size not saved");
     }
@@ -199,21 +231,52 @@ mod tests {
     use super::*;
 
     fn geometry(x: i32, y: i32) -> Geometry {
-        Geometry { x, y, width: 1100, height: 720, maximized: false }
+        Geometry {
+            x,
+            y,
+            width: 1100,
+            height: 720,
+            maximized: false,
+        }
     }
 
     #[test]
     fn a_position_must_lie_on_some_monitor() {
         let monitors = [
-            Area { x: 0, y: 0, width: 1920, height: 1080 },
-            Area { x: 1920, y: -200, width: 1280, height: 1024 },
+            Area {
+                x: 0,
+                y: 0,
+                width: 1920,
+                height: 1080,
+            },
+            Area {
+                x: 1920,
+                y: -200,
+                width: 1280,
+                height: 1024,
+            },
         ];
         assert!(geometry(100, 100).on_a_monitor(&monitors));
-        assert!(geometry(1900, 50).on_a_monitor(&monitors), "straddling two monitors");
-        assert!(geometry(2000, -150).on_a_monitor(&monitors), "second monitor, above the first's top");
-        assert!(!geometry(-1100, 100).on_a_monitor(&monitors), "a monitor that was unplugged");
-        assert!(!geometry(100, 1060).on_a_monitor(&monitors), "only a sliver left on screen");
-        assert!(!geometry(-40, -40).on_a_monitor(&monitors[..1]), "title bar above the screen");
+        assert!(
+            geometry(1900, 50).on_a_monitor(&monitors),
+            "straddling two monitors"
+        );
+        assert!(
+            geometry(2000, -150).on_a_monitor(&monitors),
+            "second monitor, above the first's top"
+        );
+        assert!(
+            !geometry(-1100, 100).on_a_monitor(&monitors),
+            "a monitor that was unplugged"
+        );
+        assert!(
+            !geometry(100, 1060).on_a_monitor(&monitors),
+            "only a sliver left on screen"
+        );
+        assert!(
+            !geometry(-40, -40).on_a_monitor(&monitors[..1]),
+            "title bar above the screen"
+        );
         assert!(!geometry(i32::MAX, i32::MAX).on_a_monitor(&monitors));
         assert!(!geometry(0, 0).on_a_monitor(&[]), "no monitors known");
     }
@@ -221,7 +284,11 @@ mod tests {
     #[test]
     fn tiny_sizes_are_not_restored() {
         assert!(geometry(0, 0).size_ok());
-        assert!(!Geometry { width: 10, ..geometry(0, 0) }.size_ok());
+        assert!(!Geometry {
+            width: 10,
+            ..geometry(0, 0)
+        }
+        .size_ok());
     }
 
     #[test]
@@ -229,13 +296,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a/b/window.json");
         assert_eq!(load(&path), None);
-        let g = Geometry { maximized: true, ..geometry(-40, 30) };
+        let g = Geometry {
+            maximized: true,
+            ..geometry(-40, 30)
+        };
         save(&path, &g).unwrap();
         assert_eq!(load(&path), Some(g));
         assert!(!path.with_extension("json.tmp").exists());
         std::fs::write(&path, "{ not json").unwrap();
         assert_eq!(load(&path), None, "a damaged file is ignored");
         std::fs::write(&path, r#"{"x":1,"y":2,"width":800,"height":600}"#).unwrap();
-        assert_eq!(load(&path).map(|g| g.maximized), Some(false), "older files without `maximized`");
+        assert_eq!(
+            load(&path).map(|g| g.maximized),
+            Some(false),
+            "older files without `maximized`"
+        );
     }
 }

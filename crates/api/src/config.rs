@@ -29,7 +29,13 @@ pub struct MachineConfig {
 
 impl Default for MachineConfig {
     fn default() -> Self {
-        MachineConfig { cpus: 2, memory_mib: 2048, disk_gib: 64, insecure_registries: vec![], registry_mirrors: vec![] }
+        MachineConfig {
+            cpus: 2,
+            memory_mib: 2048,
+            disk_gib: 64,
+            insecure_registries: vec![],
+            registry_mirrors: vec![],
+        }
     }
 }
 
@@ -85,7 +91,8 @@ impl MachineConfig {
             let ok = !r.is_empty()
                 && !r.contains("://")
                 && !r.contains('/')
-                && r.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+                && r.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
             if !ok {
                 return Err(ConfigError::Registry(r.clone()));
             }
@@ -110,21 +117,50 @@ mod tests {
 
     #[test]
     fn out_of_range_values_name_the_valid_range() {
-        let c = MachineConfig { cpus: 0, ..Default::default() };
-        assert_eq!(c.validate().unwrap_err().to_string(), "cpus must be between 1 and 64 (got 0)");
-        let c = MachineConfig { memory_mib: 100, ..Default::default() };
-        assert!(c.validate().unwrap_err().to_string().contains("between 512 and 262144 MiB"));
-        let c = MachineConfig { disk_gib: 1, ..Default::default() };
-        assert!(c.validate().unwrap_err().to_string().contains("between 8 and 4096 GiB"));
+        let c = MachineConfig {
+            cpus: 0,
+            ..Default::default()
+        };
+        assert_eq!(
+            c.validate().unwrap_err().to_string(),
+            "cpus must be between 1 and 64 (got 0)"
+        );
+        let c = MachineConfig {
+            memory_mib: 100,
+            ..Default::default()
+        };
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("between 512 and 262144 MiB"));
+        let c = MachineConfig {
+            disk_gib: 1,
+            ..Default::default()
+        };
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("between 8 and 4096 GiB"));
     }
 
     #[test]
     fn registries_must_be_host_port() {
-        let ok = MachineConfig { insecure_registries: vec!["host.docker.internal:5000".into()], ..Default::default() };
+        let ok = MachineConfig {
+            insecure_registries: vec!["host.docker.internal:5000".into()],
+            ..Default::default()
+        };
         ok.validate().unwrap();
-        let bad = MachineConfig { insecure_registries: vec!["http://x:5000".into()], ..Default::default() };
+        let bad = MachineConfig {
+            insecure_registries: vec!["http://x:5000".into()],
+            ..Default::default()
+        };
         assert!(matches!(bad.validate(), Err(ConfigError::Registry(_))));
-        let bad = MachineConfig { registry_mirrors: vec!["mirror.local".into()], ..Default::default() };
+        let bad = MachineConfig {
+            registry_mirrors: vec!["mirror.local".into()],
+            ..Default::default()
+        };
         assert!(matches!(bad.validate(), Err(ConfigError::Mirror(_))));
     }
 

@@ -24,4 +24,6 @@ pub mod vsock_client;
 
 pub use config::{ConfigError, MachineConfig, CPUS_RANGE, DISK_GIB_RANGE, MEMORY_MIB_RANGE};
 pub use paths::{MachinePaths, DEFAULT_MACHINE};
-pub use status::{ApiError, Backend, BackendKind, Event, ForwardState, ForwardedPort, MachineState, Status, Versions};
+pub use status::{
+    ApiError, Backend, BackendKind, Event, ForwardState, ForwardedPort, MachineState, Status, Versions,
+};

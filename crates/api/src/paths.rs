@@ -23,9 +23,17 @@ pub struct MachinePaths {
 impl MachinePaths {
     /// Paths of machine `name`, honouring `BERTH_HOME` and `BERTH_RUNTIME_DIR`.
     pub fn new(name: &str) -> MachinePaths {
-        let home = std::env::var_os("BERTH_HOME").map(PathBuf::from).unwrap_or_else(default_home);
-        let run = std::env::var_os("BERTH_RUNTIME_DIR").map(PathBuf::from).unwrap_or_else(default_runtime);
-        MachinePaths { name: name.to_string(), data_dir: home.join("machines").join(name), run_dir: run.join(name) }
+        let home = std::env::var_os("BERTH_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(default_home);
+        let run = std::env::var_os("BERTH_RUNTIME_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(default_runtime);
+        MachinePaths {
+            name: name.to_string(),
+            data_dir: home.join("machines").join(name),
+            run_dir: run.join(name),
+        }
     }
 
     /// Settings file (JSON).
@@ -119,8 +127,16 @@ mod tests {
 
     #[test]
     fn sockets_fit_the_unix_path_limit_by_default() {
-        let p = MachinePaths { name: "default".into(), data_dir: "/d".into(), run_dir: default_runtime().join("default") };
-        assert!(p.vhost_socket().as_os_str().len() < 100, "{}", p.vhost_socket().display());
+        let p = MachinePaths {
+            name: "default".into(),
+            data_dir: "/d".into(),
+            run_dir: default_runtime().join("default"),
+        };
+        assert!(
+            p.vhost_socket().as_os_str().len() < 100,
+            "{}",
+            p.vhost_socket().display()
+        );
         assert!(p.passt_socket().as_os_str().len() < 100);
     }
 }

@@ -125,7 +125,10 @@ impl Status {
             error: None,
             backend: None,
             docker_host,
-            versions: Versions { berth: env!("CARGO_PKG_VERSION").to_string(), ..Default::default() },
+            versions: Versions {
+                berth: env!("CARGO_PKG_VERSION").to_string(),
+                ..Default::default()
+            },
             cpus: cfg.cpus,
             memory_mib: cfg.memory_mib,
             disk_gib: cfg.disk_gib,

@@ -27,14 +27,18 @@ pub async fn connect(vsock_socket: &Path, port: u32) -> Result<UnixStream, Vsock
         let mut s = UnixStream::connect(vsock_socket)
             .await
             .map_err(|e| err(format!("vsock device socket {}: {e}", vsock_socket.display())))?;
-        s.write_all(format!("CONNECT {port}\n").as_bytes()).await.map_err(|e| err(e.to_string()))?;
+        s.write_all(format!("CONNECT {port}\n").as_bytes())
+            .await
+            .map_err(|e| err(e.to_string()))?;
         // Read the reply byte by byte so no guest bytes after the newline are consumed here.
         let mut line = Vec::with_capacity(16);
         loop {
             let mut b = [0u8; 1];
             let n = s.read(&mut b).await.map_err(|e| err(e.to_string()))?;
             if n == 0 {
-                return Err(err("the guest refused the connection (nothing listening yet?)".into()));
+                return Err(err(
+                    "the guest refused the connection (nothing listening yet?)".into()
+                ));
             }
             if b[0] == b'\n' {
                 break;
@@ -47,10 +51,15 @@ pub async fn connect(vsock_socket: &Path, port: u32) -> Result<UnixStream, Vsock
         if line.starts_with(b"OK ") {
             Ok(s)
         } else {
-            Err(err(format!("vsock device said {:?}", String::from_utf8_lossy(&line))))
+            Err(err(format!(
+                "vsock device said {:?}",
+                String::from_utf8_lossy(&line)
+            )))
         }
     };
-    tokio::time::timeout(CONNECT_TIMEOUT, fut).await.map_err(|_| err("timed out".into()))?
+    tokio::time::timeout(CONNECT_TIMEOUT, fut)
+        .await
+        .map_err(|_| err("timed out".into()))?
 }
 
 #[cfg(test)]
@@ -88,8 +97,14 @@ mod tests {
     #[tokio::test]
     async fn refusals_and_missing_devices_are_errors() {
         let (_d, path) = fake_device("NO\n").await;
-        assert!(connect(&path, 2375).await.unwrap_err().to_string().contains("vsock device said"));
-        let e = connect(Path::new("/nonexistent/vsock.sock"), 2375).await.unwrap_err();
+        assert!(connect(&path, 2375)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("vsock device said"));
+        let e = connect(Path::new("/nonexistent/vsock.sock"), 2375)
+            .await
+            .unwrap_err();
         assert!(e.to_string().contains("vsock device socket"));
     }
 }

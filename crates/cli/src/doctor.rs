@@ -21,7 +21,14 @@ struct JsonFinding<'a> {
 
 impl<'a> From<&'a Finding> for JsonFinding<'a> {
     fn from(f: &'a Finding) -> Self {
-        JsonFinding { id: &f.id, check: &f.check, level: f.level, ok: f.ok(), detail: &f.message, fix: f.fix.as_deref() }
+        JsonFinding {
+            id: &f.id,
+            check: &f.check,
+            level: f.level,
+            ok: f.ok(),
+            detail: &f.message,
+            fix: f.fix.as_deref(),
+        }
     }
 }
 
@@ -35,7 +42,10 @@ pub async fn run(engine: &Engine, json: bool) -> CmdResult {
     }
     let failed = findings.iter().filter(|x| !x.ok()).count();
     if failed > 0 {
-        return Err(Failure { code: 1, message: format!("{failed} problem(s) found") });
+        return Err(Failure {
+            code: 1,
+            message: format!("{failed} problem(s) found"),
+        });
     }
     Ok(())
 }
@@ -62,7 +72,13 @@ mod tests {
     use super::*;
 
     fn finding(level: Level, fix: Option<&str>) -> Finding {
-        Finding { id: "tools.passt".into(), check: "tools".into(), level, message: "passt is not installed".into(), fix: fix.map(Into::into) }
+        Finding {
+            id: "tools.passt".into(),
+            check: "tools".into(),
+            level,
+            message: "passt is not installed".into(),
+            fix: fix.map(Into::into),
+        }
     }
 
     #[test]
@@ -81,7 +97,10 @@ mod tests {
 
     #[test]
     fn text_shows_the_verdict_and_the_fix_under_it() {
-        let t = text(&[finding(Level::Fail, Some("sudo apt-get install passt")), finding(Level::Ok, None)]);
+        let t = text(&[
+            finding(Level::Fail, Some("sudo apt-get install passt")),
+            finding(Level::Ok, None),
+        ]);
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines[0], "FAIL tools          passt is not installed");
         assert_eq!(lines[1], "                    fix: sudo apt-get install passt");

@@ -42,7 +42,12 @@ pub async fn start(engine: &Engine, a: StartArgs) -> CmdResult {
     }
     if running {
         let s = engine.status().await?;
-        println!("Machine {:?} is already {} (berthd pid {}).", s.name, state_word(s.state), s.pid.unwrap_or(0));
+        println!(
+            "Machine {:?} is already {} (berthd pid {}).",
+            s.name,
+            state_word(s.state),
+            s.pid.unwrap_or(0)
+        );
         match s.state {
             MachineState::Running => print_ready(&s),
             MachineState::Starting => {
@@ -53,7 +58,10 @@ pub async fn start(engine: &Engine, a: StartArgs) -> CmdResult {
             MachineState::Error => {
                 return Err(Failure {
                     code: 1,
-                    message: format!("{} (stop it with `berth stop`, then start again)", s.error.unwrap_or_default()),
+                    message: format!(
+                        "{} (stop it with `berth stop`, then start again)",
+                        s.error.unwrap_or_default()
+                    ),
                 })
             }
             _ => {}
@@ -79,13 +87,20 @@ fn show_progress(ev: &Event) {
 }
 
 fn print_ready(s: &Status) {
-    println!("Docker Engine {} is ready.", s.versions.docker.as_deref().unwrap_or("?"));
+    println!(
+        "Docker Engine {} is ready.",
+        s.versions.docker.as_deref().unwrap_or("?")
+    );
     println!("  DOCKER_HOST={}", s.docker_host);
     match berth_engine::ensure_docker_context(&s.docker_host) {
         DockerContext::Created | DockerContext::Updated => {
-            println!("  docker context \"berth\" points here: `docker context use berth` to make it the default")
+            println!(
+                "  docker context \"berth\" points here: `docker context use berth` to make it the default"
+            )
         }
-        DockerContext::NoDockerCli => println!("  (the docker CLI is not installed; any Docker client can use the socket)"),
+        DockerContext::NoDockerCli => {
+            println!("  (the docker CLI is not installed; any Docker client can use the socket)")
+        }
         DockerContext::Failed(e) => eprintln!("  note: could not set up the docker context: {e}"),
     }
 }
@@ -98,7 +113,10 @@ pub async fn stop(engine: &Engine) -> CmdResult {
     eprintln!("Stopping machine {:?}…", engine.paths().name);
     let s = engine.stop().await?;
     if s.state != MachineState::Stopped {
-        return Err(Failure { code: 1, message: format!("the machine is still {}", state_word(s.state)) });
+        return Err(Failure {
+            code: 1,
+            message: format!("the machine is still {}", state_word(s.state)),
+        });
     }
     println!("Stopped.");
     Ok(())
@@ -128,7 +146,10 @@ pub async fn status(engine: &Engine, json: bool) -> CmdResult {
         println!("Backend:  {} — {}", backend_word(b.kind), b.reason);
     }
     println!("Docker:   {}", s.docker_host);
-    println!("Size:     {} CPUs, {} MiB memory, {} GiB disk", s.cpus, s.memory_mib, s.disk_gib);
+    println!(
+        "Size:     {} CPUs, {} MiB memory, {} GiB disk",
+        s.cpus, s.memory_mib, s.disk_gib
+    );
     let v = &s.versions;
     println!(
         "Versions: berth {}, engine {}, kernel {}, agent {}",
@@ -138,16 +159,38 @@ pub async fn status(engine: &Engine, json: bool) -> CmdResult {
         v.agent.as_deref().unwrap_or("-")
     );
     if let Some(u) = s.uptime_s {
-        println!("Uptime:   {}m {}s{}", u / 60, u % 60, if s.restarts > 0 { format!(" ({} crash restarts)", s.restarts) } else { String::new() });
+        println!(
+            "Uptime:   {}m {}s{}",
+            u / 60,
+            u % 60,
+            if s.restarts > 0 {
+                format!(" ({} crash restarts)", s.restarts)
+            } else {
+                String::new()
+            }
+        );
     }
     for p in &s.ports {
         match p.state {
-            ForwardState::Forwarding => println!("Port:     127.0.0.1:{}/{} → {}", p.port, p.transport, p.containers.join(", ")),
-            ForwardState::Failed => println!("Port:     {}/{} FAILED: {}", p.port, p.transport, p.error.as_deref().unwrap_or("")),
+            ForwardState::Forwarding => println!(
+                "Port:     127.0.0.1:{}/{} → {}",
+                p.port,
+                p.transport,
+                p.containers.join(", ")
+            ),
+            ForwardState::Failed => println!(
+                "Port:     {}/{} FAILED: {}",
+                p.port,
+                p.transport,
+                p.error.as_deref().unwrap_or("")
+            ),
         }
     }
     if s.state == MachineState::Stopped {
-        return Err(Failure { code: 3, message: "not running; start it with `berth start`".into() });
+        return Err(Failure {
+            code: 3,
+            message: "not running; start it with `berth start`".into(),
+        });
     }
     Ok(())
 }
@@ -156,7 +199,10 @@ pub async fn delete(engine: &Engine, yes: bool) -> CmdResult {
     let name = engine.paths().name.clone();
     if !yes {
         if !std::io::stdin().is_terminal() {
-            return Err(Failure { code: 2, message: "refusing to delete without --yes when not asked at a terminal".into() });
+            return Err(Failure {
+                code: 2,
+                message: "refusing to delete without --yes when not asked at a terminal".into(),
+            });
         }
         eprint!("Delete machine {name:?} with all its images, containers and volumes? [y/N] ");
         let _ = std::io::stderr().flush();

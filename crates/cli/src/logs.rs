@@ -32,7 +32,12 @@ pub async fn run(engine: &Engine, a: LogsArgs) -> CmdResult {
     } else {
         p.daemon_log()
     };
-    let mut f = std::fs::File::open(&path).map_err(|e| format!("cannot read {}: {e} (has the machine ever started?)", path.display()))?;
+    let mut f = std::fs::File::open(&path).map_err(|e| {
+        format!(
+            "cannot read {}: {e} (has the machine ever started?)",
+            path.display()
+        )
+    })?;
     let mut text = String::new();
     f.read_to_string(&mut text)?;
     let lines: Vec<&str> = text.lines().collect();

@@ -13,7 +13,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "berth", version, about = "Linux containers on your laptop: a small VM running Docker Engine")]
+#[command(
+    name = "berth",
+    version,
+    about = "Linux containers on your laptop: a small VM running Docker Engine"
+)]
 struct Cli {
     /// Machine to act on.
     #[arg(long, global = true, default_value = berth_api::DEFAULT_MACHINE, env = "BERTH_MACHINE")]
@@ -62,7 +66,10 @@ pub struct Failure {
 
 impl<E: std::fmt::Display> From<E> for Failure {
     fn from(e: E) -> Self {
-        Failure { code: 1, message: e.to_string() }
+        Failure {
+            code: 1,
+            message: e.to_string(),
+        }
     }
 }
 

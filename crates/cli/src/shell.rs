@@ -18,21 +18,33 @@ pub struct ShellArgs {
 
 pub async fn run(engine: &Engine, a: ShellArgs) -> CmdResult {
     if !engine.is_running().await {
-        return Err(Failure { code: 3, message: "the machine is not running; start it with `berth start`".into() });
+        return Err(Failure {
+            code: 3,
+            message: "the machine is not running; start it with `berth start`".into(),
+        });
     }
     let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let (cols, rows) = terminal_size().unwrap_or((80, 24));
     let stream = vsock_client::connect(&engine.paths().vsock_socket(), berth_proto::port::SHELL).await?;
     let (r, mut w) = stream.into_split();
-    let mut line = serde_json::to_vec(&ShellRequest { command: a.command, tty, rows, cols })?;
+    let mut line = serde_json::to_vec(&ShellRequest {
+        command: a.command,
+        tty,
+        rows,
+        cols,
+    })?;
     line.push(b'\n');
     w.write_all(&line).await?;
     let mut r = BufReader::new(r);
     let mut reply = String::new();
     r.read_line(&mut reply).await?;
-    let reply: ShellReply = serde_json::from_str(&reply).map_err(|_| "the machine closed the shell at once")?;
+    let reply: ShellReply =
+        serde_json::from_str(&reply).map_err(|_| "the machine closed the shell at once")?;
     if let Some(e) = reply.error {
-        return Err(Failure { code: 1, message: format!("cannot start the shell: {e}") });
+        return Err(Failure {
+            code: 1,
+            message: format!("cannot start the shell: {e}"),
+        });
     }
     let _raw = if tty { RawMode::enter() } else { None };
     let input = tokio::spawn(async move {

@@ -11,8 +11,15 @@ use tokio::net::UnixStream;
 
 use crate::{Error, Result};
 
-async fn open(paths: &MachinePaths, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<hyper::Response<hyper::body::Incoming>> {
-    let stream = UnixStream::connect(paths.control_socket()).await.map_err(|_| Error::NotRunning)?;
+async fn open(
+    paths: &MachinePaths,
+    method: Method,
+    path: &str,
+    body: Option<Vec<u8>>,
+) -> Result<hyper::Response<hyper::body::Incoming>> {
+    let stream = UnixStream::connect(paths.control_socket())
+        .await
+        .map_err(|_| Error::NotRunning)?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| Error::Protocol(e.to_string()))?;
@@ -36,10 +43,20 @@ async fn open(paths: &MachinePaths, method: Method, path: &str, body: Option<Vec
 }
 
 /// Sends a request and parses a JSON answer; non-2xx answers become `Rejected` with the daemon's words.
-pub async fn send<T: DeserializeOwned>(paths: &MachinePaths, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<T> {
+pub async fn send<T: DeserializeOwned>(
+    paths: &MachinePaths,
+    method: Method,
+    path: &str,
+    body: Option<Vec<u8>>,
+) -> Result<T> {
     let resp = open(paths, method, path, body).await?;
     let status = resp.status();
-    let bytes = resp.into_body().collect().await.map_err(|e| Error::Protocol(e.to_string()))?.to_bytes();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| Error::Protocol(e.to_string()))?
+        .to_bytes();
     if !status.is_success() {
         let msg = serde_json::from_slice::<ApiError>(&bytes)
             .map(|e| e.error)
@@ -61,21 +78,25 @@ pub async fn events(paths: &MachinePaths) -> Result<impl Stream<Item = Result<Ev
         return Err(Error::Protocol(format!("events: HTTP {}", resp.status())));
     }
     let body = resp.into_body();
-    Ok(futures_util::stream::unfold((body, Vec::<u8>::new()), |(mut body, mut buf)| async move {
-        loop {
-            if let Some(nl) = buf.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = buf.drain(..=nl).collect();
-                let ev = serde_json::from_slice::<Event>(&line).map_err(|e| Error::Protocol(e.to_string()));
-                return Some((ev, (body, buf)));
-            }
-            match body.frame().await {
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        buf.extend_from_slice(&data);
-                    }
+    Ok(futures_util::stream::unfold(
+        (body, Vec::<u8>::new()),
+        |(mut body, mut buf)| async move {
+            loop {
+                if let Some(nl) = buf.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = buf.drain(..=nl).collect();
+                    let ev =
+                        serde_json::from_slice::<Event>(&line).map_err(|e| Error::Protocol(e.to_string()));
+                    return Some((ev, (body, buf)));
                 }
-                Some(Err(_)) | None => return None,
+                match body.frame().await {
+                    Some(Ok(frame)) => {
+                        if let Ok(data) = frame.into_data() {
+                            buf.extend_from_slice(&data);
+                        }
+                    }
+                    Some(Err(_)) | None => return None,
+                }
             }
-        }
-    }))
+        },
+    ))
 }

@@ -19,7 +19,11 @@ pub fn pid(paths: &MachinePaths) -> Option<u32> {
     if free {
         return None;
     }
-    std::fs::read_to_string(paths.lock_file()).ok()?.trim().parse().ok()
+    std::fs::read_to_string(paths.lock_file())
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Where berthd is: `BERTH_BERTHD`, beside the running program, or on `PATH`.
@@ -27,7 +31,10 @@ pub fn berthd_path() -> PathBuf {
     if let Some(p) = std::env::var_os("BERTH_BERTHD") {
         return PathBuf::from(p);
     }
-    if let Some(dir) = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.to_path_buf())) {
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.to_path_buf()))
+    {
         let candidate = dir.join("berthd");
         if candidate.is_file() {
             return candidate;
@@ -45,11 +52,17 @@ pub async fn spawn(paths: &MachinePaths) -> Result<()> {
         .append(true)
         .open(&log)
         .map_err(|e| Error::io(format!("cannot open {}", log.display()), e))?;
-    let err = out.try_clone().map_err(|e| Error::io("cannot open the daemon log", e))?;
+    let err = out
+        .try_clone()
+        .map_err(|e| Error::io("cannot open the daemon log", e))?;
     let start_len = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
     let bin = berthd_path();
     let mut cmd = Command::new(&bin);
-    cmd.arg("--machine").arg(&paths.name).stdin(Stdio::null()).stdout(out).stderr(err);
+    cmd.arg("--machine")
+        .arg(&paths.name)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
     // SAFETY: setsid is async-signal-safe and only detaches the child from our session.
     unsafe {
         cmd.pre_exec(|| {
@@ -58,10 +71,16 @@ pub async fn spawn(paths: &MachinePaths) -> Result<()> {
         });
     }
     let mut child = cmd.spawn().map_err(|e| {
-        Error::Daemon(format!("cannot start {} ({e}); build it with `cargo build --release` or put berthd on PATH", bin.display()))
+        Error::Daemon(format!(
+            "cannot start {} ({e}); build it with `cargo build --release` or put berthd on PATH",
+            bin.display()
+        ))
     })?;
     for _ in 0..600 {
-        if tokio::net::UnixStream::connect(paths.control_socket()).await.is_ok() {
+        if tokio::net::UnixStream::connect(paths.control_socket())
+            .await
+            .is_ok()
+        {
             // Reap the child in the background if it exits while we still run; otherwise init does.
             std::thread::spawn(move || {
                 let _ = child.wait();
@@ -73,7 +92,10 @@ pub async fn spawn(paths: &MachinePaths) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(Error::Daemon(format!("berthd did not open its control socket within 60s; see {}", log.display())))
+    Err(Error::Daemon(format!(
+        "berthd did not open its control socket within 60s; see {}",
+        log.display()
+    )))
 }
 
 fn explain_exit(status: std::process::ExitStatus, log: &std::path::Path, from: u64) -> String {

@@ -82,7 +82,10 @@ impl DockerApi {
 pub(crate) fn volume_usage_from(body: &[u8]) -> Result<Vec<VolumeUsage>> {
     let answer: DfAnswer = serde_json::from_slice(body)
         .map_err(|e| Error::Docker(format!("unexpected disk usage answer ({e}); try Refresh")))?;
-    let list = answer.volumes.or_else(|| answer.volume_usage.and_then(|u| u.items)).unwrap_or_default();
+    let list = answer
+        .volumes
+        .or_else(|| answer.volume_usage.and_then(|u| u.items))
+        .unwrap_or_default();
     let mut by_name: HashMap<String, VolumeUsage> = HashMap::new();
     for v in list {
         let known = |n: i64| Some(n).filter(|n| *n >= 0);
@@ -113,9 +116,17 @@ async fn get(socket: &Path, path: &str) -> Result<Vec<u8>> {
         .header("host", "docker")
         .body(Empty::<Bytes>::new())
         .map_err(|e| Error::Docker(e.to_string()))?;
-    let resp = sender.send_request(req).await.map_err(|e| Error::Docker(e.to_string()))?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .map_err(|e| Error::Docker(e.to_string()))?;
     let status = resp.status();
-    let bytes = resp.into_body().collect().await.map_err(|e| Error::Docker(e.to_string()))?.to_bytes();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| Error::Docker(e.to_string()))?
+        .to_bytes();
     if !status.is_success() {
         let msg = serde_json::from_slice::<DockerMessage>(&bytes)
             .map(|m| m.message)
@@ -144,9 +155,21 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                VolumeUsage { name: "cache".into(), size: Some(0), ref_count: Some(0) },
-                VolumeUsage { name: "db".into(), size: Some(52_428_800), ref_count: Some(1) },
-                VolumeUsage { name: "remote".into(), size: None, ref_count: None },
+                VolumeUsage {
+                    name: "cache".into(),
+                    size: Some(0),
+                    ref_count: Some(0)
+                },
+                VolumeUsage {
+                    name: "db".into(),
+                    size: Some(52_428_800),
+                    ref_count: Some(1)
+                },
+                VolumeUsage {
+                    name: "remote".into(),
+                    size: None,
+                    ref_count: None
+                },
             ]
         );
     }
@@ -156,7 +179,14 @@ mod tests {
         let json = br#"{"VolumeUsage":{"ActiveCount":1,"TotalCount":1,"TotalSize":4096,"Reclaimable":0,"Items":[
           {"Name":"db","Driver":"local","Mountpoint":"/v/db","Scope":"local","UsageData":{"RefCount":2,"Size":4096}}
         ]}}"#;
-        assert_eq!(volume_usage_from(json).unwrap(), vec![VolumeUsage { name: "db".into(), size: Some(4096), ref_count: Some(2) }]);
+        assert_eq!(
+            volume_usage_from(json).unwrap(),
+            vec![VolumeUsage {
+                name: "db".into(),
+                size: Some(4096),
+                ref_count: Some(2)
+            }]
+        );
     }
 
     #[test]
@@ -174,8 +204,15 @@ mod tests {
         let (mut s, _) = listener.accept().await.unwrap();
         let mut buf = vec![0u8; 4096];
         let n = s.read(&mut buf).await.unwrap();
-        let head = String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or_default().to_string();
-        let resp = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+        let head = String::from_utf8_lossy(&buf[..n])
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let resp = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
         s.write_all(resp.as_bytes()).await.unwrap();
         head
     }
@@ -184,18 +221,29 @@ mod tests {
     async fn asks_the_socket_unversioned_for_volumes_only() {
         let dir = tempfile::tempdir().unwrap();
         let sock = dir.path().join("docker.sock");
-        let server = tokio::spawn(answer_once(sock.clone(), "200 OK", r#"{"Volumes":[{"Name":"db","UsageData":{"RefCount":1,"Size":10}}]}"#));
+        let server = tokio::spawn(answer_once(
+            sock.clone(),
+            "200 OK",
+            r#"{"Volumes":[{"Name":"db","UsageData":{"RefCount":1,"Size":10}}]}"#,
+        ));
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         let body = get(&sock, DF_PATH).await.unwrap();
         assert_eq!(volume_usage_from(&body).unwrap()[0].size, Some(10));
-        assert_eq!(server.await.unwrap(), "GET /system/df?type=volume&verbose=1 HTTP/1.1");
+        assert_eq!(
+            server.await.unwrap(),
+            "GET /system/df?type=volume&verbose=1 HTTP/1.1"
+        );
     }
 
     #[tokio::test]
     async fn docker_refusals_carry_its_message() {
         let dir = tempfile::tempdir().unwrap();
         let sock = dir.path().join("docker.sock");
-        let server = tokio::spawn(answer_once(sock.clone(), "500 Internal Server Error", r#"{"message":"a disk usage operation is already running"}"#));
+        let server = tokio::spawn(answer_once(
+            sock.clone(),
+            "500 Internal Server Error",
+            r#"{"message":"a disk usage operation is already running"}"#,
+        ));
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         let err = get(&sock, DF_PATH).await.unwrap_err().to_string();
         assert_eq!(err, "Docker Engine: a disk usage operation is already running");

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, ContainerSummary, CreateImageInfo, EventMessage, HostConfig, ImageSummary, PortBinding,
-    VolumeCreateRequest,
+    ContainerCreateBody, ContainerSummary, CreateImageInfo, EventMessage, HostConfig, ImageSummary,
+    PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, EventsOptions, ListContainersOptions, ListImagesOptions,
@@ -180,15 +180,25 @@ impl Engine {
         if !self.paths().docker_socket().exists() {
             return Err(Error::NotRunning);
         }
-        Ok(DockerApi { client: self.docker()?, socket: self.paths().docker_socket() })
+        Ok(DockerApi {
+            client: self.docker()?,
+            socket: self.paths().docker_socket(),
+        })
     }
 }
 
 impl DockerApi {
     /// Every container, running or not, newest first.
     pub async fn containers(&self) -> Result<Vec<Container>> {
-        let opts = ListContainersOptions { all: true, ..Default::default() };
-        let list = self.client.list_containers(Some(opts)).await.map_err(docker_error)?;
+        let opts = ListContainersOptions {
+            all: true,
+            ..Default::default()
+        };
+        let list = self
+            .client
+            .list_containers(Some(opts))
+            .await
+            .map_err(docker_error)?;
         Ok(list.into_iter().map(container_from).collect())
     }
 
@@ -198,13 +208,35 @@ impl DockerApi {
         let r = match action {
             ContainerAction::Start => c.start_container(id, None::<StartContainerOptions>).await,
             ContainerAction::Stop => {
-                c.stop_container(id, Some(StopContainerOptions { t: Some(10), signal: None })).await
+                c.stop_container(
+                    id,
+                    Some(StopContainerOptions {
+                        t: Some(10),
+                        signal: None,
+                    }),
+                )
+                .await
             }
             ContainerAction::Restart => {
-                c.restart_container(id, Some(RestartContainerOptions { t: Some(10), signal: None })).await
+                c.restart_container(
+                    id,
+                    Some(RestartContainerOptions {
+                        t: Some(10),
+                        signal: None,
+                    }),
+                )
+                .await
             }
             ContainerAction::Remove => {
-                c.remove_container(id, Some(RemoveContainerOptions { force: true, v: true, link: false })).await
+                c.remove_container(
+                    id,
+                    Some(RemoveContainerOptions {
+                        force: true,
+                        v: true,
+                        link: false,
+                    }),
+                )
+                .await
             }
         };
         r.map_err(docker_error)
@@ -212,24 +244,45 @@ impl DockerApi {
 
     /// Images with the containers that use them.
     pub async fn images(&self) -> Result<Vec<Image>> {
-        let images = self.client.list_images(Some(ListImagesOptions::default())).await.map_err(docker_error)?;
+        let images = self
+            .client
+            .list_images(Some(ListImagesOptions::default()))
+            .await
+            .map_err(docker_error)?;
         let containers = self.containers_raw().await?;
         Ok(images_from(images, &containers))
     }
 
     /// Removes an image; refused while a container uses it, naming those containers.
     pub async fn remove_image(&self, id: &str) -> Result<()> {
-        if let Some(img) = self.images().await?.into_iter().find(|i| i.id == id || i.tags.iter().any(|t| t == id)) {
+        if let Some(img) = self
+            .images()
+            .await?
+            .into_iter()
+            .find(|i| i.id == id || i.tags.iter().any(|t| t == id))
+        {
             if !img.used_by.is_empty() {
                 return Err(Error::Invalid(format!(
                     "the image is used by {}; remove {} first",
                     img.used_by.join(", "),
-                    if img.used_by.len() == 1 { "that container" } else { "those containers" }
+                    if img.used_by.len() == 1 {
+                        "that container"
+                    } else {
+                        "those containers"
+                    }
                 )));
             }
         }
         self.client
-            .remove_image(id, Some(RemoveImageOptions { force: false, noprune: false, platforms: None }), None)
+            .remove_image(
+                id,
+                Some(RemoveImageOptions {
+                    force: false,
+                    noprune: false,
+                    platforms: None,
+                }),
+                None,
+            )
             .await
             .map(|_| ())
             .map_err(docker_error)
@@ -238,11 +291,16 @@ impl DockerApi {
     /// Pulls `reference`, yielding Docker's progress lines; an error line ends the stream with an error.
     pub fn pull(&self, reference: &str) -> impl Stream<Item = Result<PullProgress>> + Send + 'static {
         let (image, tag) = split_reference(reference);
-        let opts = CreateImageOptions { from_image: Some(image), tag, ..Default::default() };
+        let opts = CreateImageOptions {
+            from_image: Some(image),
+            tag,
+            ..Default::default()
+        };
         let reference = reference.to_string();
-        self.client
-            .create_image(Some(opts), None, None)
-            .map(move |item| item.map_err(docker_error).and_then(|info| pull_progress(&reference, info)))
+        self.client.create_image(Some(opts), None, None).map(move |item| {
+            item.map_err(docker_error)
+                .and_then(|info| pull_progress(&reference, info))
+        })
     }
 
     /// The ports an image declares with `EXPOSE`, as `80/tcp`, sorted.
@@ -260,13 +318,30 @@ impl DockerApi {
             .name
             .clone()
             .filter(|n| !n.is_empty())
-            .map(|name| CreateContainerOptions { name: Some(name), ..Default::default() });
-        let created = self.client.create_container(opts, body).await.map_err(docker_error)?;
-        if let Err(e) = self.client.start_container(&created.id, None::<StartContainerOptions>).await {
+            .map(|name| CreateContainerOptions {
+                name: Some(name),
+                ..Default::default()
+            });
+        let created = self
+            .client
+            .create_container(opts, body)
+            .await
+            .map_err(docker_error)?;
+        if let Err(e) = self
+            .client
+            .start_container(&created.id, None::<StartContainerOptions>)
+            .await
+        {
             // Leave nothing half-made behind: the user sees why it did not start and can run it again.
             let _ = self
                 .client
-                .remove_container(&created.id, Some(RemoveContainerOptions { force: true, ..Default::default() }))
+                .remove_container(
+                    &created.id,
+                    Some(RemoveContainerOptions {
+                        force: true,
+                        ..Default::default()
+                    }),
+                )
                 .await;
             return Err(docker_error(e));
         }
@@ -275,7 +350,11 @@ impl DockerApi {
 
     /// Volumes with the containers that mount them.
     pub async fn volumes(&self) -> Result<Vec<Volume>> {
-        let list = self.client.list_volumes(None::<ListVolumesOptions>).await.map_err(docker_error)?;
+        let list = self
+            .client
+            .list_volumes(None::<ListVolumesOptions>)
+            .await
+            .map_err(docker_error)?;
         let containers = self.containers_raw().await?;
         let mut vols: Vec<Volume> = list
             .volumes
@@ -295,7 +374,10 @@ impl DockerApi {
 
     /// Creates a named volume.
     pub async fn create_volume(&self, name: &str) -> Result<Volume> {
-        let req = VolumeCreateRequest { name: Some(name.to_string()), ..Default::default() };
+        let req = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            ..Default::default()
+        };
         let v = self.client.create_volume(req).await.map_err(docker_error)?;
         Ok(Volume {
             name: v.name,
@@ -313,15 +395,27 @@ impl DockerApi {
             return Err(Error::Invalid(format!(
                 "the volume is used by {}; remove {} first",
                 users.join(", "),
-                if users.len() == 1 { "that container" } else { "those containers" }
+                if users.len() == 1 {
+                    "that container"
+                } else {
+                    "those containers"
+                }
             )));
         }
-        self.client.remove_volume(name, None::<RemoveVolumeOptions>).await.map_err(docker_error)
+        self.client
+            .remove_volume(name, None::<RemoveVolumeOptions>)
+            .await
+            .map_err(docker_error)
     }
 
     /// A container's output: the last `tail` lines, then (with `follow`) new ones as they come, each with
     /// the time Docker received it.
-    pub fn logs(&self, id: &str, tail: usize, follow: bool) -> impl Stream<Item = Result<LogLine>> + Send + 'static {
+    pub fn logs(
+        &self,
+        id: &str,
+        tail: usize,
+        follow: bool,
+    ) -> impl Stream<Item = Result<LogLine>> + Send + 'static {
         let opts = LogsOptions {
             follow,
             stdout: true,
@@ -341,7 +435,11 @@ impl DockerApi {
                         .into_iter()
                         .map(|line| {
                             let (time, text) = split_timestamp(line);
-                            Ok(LogLine { stream: stream.into(), text, time })
+                            Ok(LogLine {
+                                stream: stream.into(),
+                                text,
+                                time,
+                            })
                         })
                         .collect()
                 }
@@ -353,17 +451,25 @@ impl DockerApi {
 
     /// Docker's event stream reduced to "lists of this kind changed".
     pub fn changes(&self) -> impl Stream<Item = Result<DockerChange>> + Send + 'static {
-        self.client.events(None::<EventsOptions>).filter_map(|ev| async move {
-            match ev {
-                Ok(ev) => change_from(ev).map(Ok),
-                Err(e) => Some(Err(docker_error(e))),
-            }
-        })
+        self.client
+            .events(None::<EventsOptions>)
+            .filter_map(|ev| async move {
+                match ev {
+                    Ok(ev) => change_from(ev).map(Ok),
+                    Err(e) => Some(Err(docker_error(e))),
+                }
+            })
     }
 
     async fn containers_raw(&self) -> Result<Vec<ContainerSummary>> {
-        let opts = ListContainersOptions { all: true, ..Default::default() };
-        self.client.list_containers(Some(opts)).await.map_err(docker_error)
+        let opts = ListContainersOptions {
+            all: true,
+            ..Default::default()
+        };
+        self.client
+            .list_containers(Some(opts))
+            .await
+            .map_err(docker_error)
     }
 }
 
@@ -387,7 +493,11 @@ fn container_from(c: ContainerSummary) -> Container {
     for p in c.ports.iter().flatten() {
         let m = PortMapping {
             container_port: p.private_port,
-            protocol: p.typ.map(|t| t.to_string()).filter(|t| !t.is_empty()).unwrap_or_else(|| "tcp".into()),
+            protocol: p
+                .typ
+                .map(|t| t.to_string())
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| "tcp".into()),
             host_port: p.public_port,
         };
         if !ports.contains(&m) {
@@ -395,8 +505,11 @@ fn container_from(c: ContainerSummary) -> Container {
         }
     }
     // A port that is published somewhere needs no unpublished twin.
-    let published: Vec<(u16, String)> =
-        ports.iter().filter(|p| p.host_port.is_some()).map(|p| (p.container_port, p.protocol.clone())).collect();
+    let published: Vec<(u16, String)> = ports
+        .iter()
+        .filter(|p| p.host_port.is_some())
+        .map(|p| (p.container_port, p.protocol.clone()))
+        .collect();
     ports.retain(|p| p.host_port.is_some() || !published.contains(&(p.container_port, p.protocol.clone())));
     ports.sort_by_key(|p| (p.host_port.is_none(), p.host_port, p.container_port));
     let label = |k: &str| c.labels.as_ref().and_then(|l| l.get(k)).cloned();
@@ -449,7 +562,10 @@ fn split_reference(reference: &str) -> (String, Option<String>) {
     }
     let last_slash = reference.rfind('/').map(|i| i + 1).unwrap_or(0);
     match reference[last_slash..].rfind(':') {
-        Some(i) => (reference[..last_slash + i].to_string(), Some(reference[last_slash + i + 1..].to_string())),
+        Some(i) => (
+            reference[..last_slash + i].to_string(),
+            Some(reference[last_slash + i + 1..].to_string()),
+        ),
         None => (reference.to_string(), Some("latest".to_string())),
     }
 }
@@ -461,7 +577,9 @@ fn pull_progress(reference: &str, info: CreateImageInfo) -> Result<PullProgress>
     let detail = info.progress_detail.unwrap_or_default();
     Ok(PullProgress {
         reference: reference.to_string(),
-        layer: info.id.filter(|id| !id.is_empty() && !reference.ends_with(id.as_str())),
+        layer: info
+            .id
+            .filter(|id| !id.is_empty() && !reference.ends_with(id.as_str())),
         status: info.status.unwrap_or_default(),
         current: detail.current,
         total: detail.total.filter(|t| *t > 0),
@@ -476,7 +594,10 @@ fn create_body(req: &RunRequest) -> Result<ContainerCreateBody> {
     let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for p in &req.ports {
         if p.protocol != "tcp" && p.protocol != "udp" {
-            return Err(Error::Invalid(format!("port protocol must be tcp or udp (got {:?})", p.protocol)));
+            return Err(Error::Invalid(format!(
+                "port protocol must be tcp or udp (got {:?})",
+                p.protocol
+            )));
         }
         if p.container_port == 0 || p.host_port == 0 {
             return Err(Error::Invalid("ports must be between 1 and 65535".into()));
@@ -487,7 +608,10 @@ fn create_body(req: &RunRequest) -> Result<ContainerCreateBody> {
             .entry(key)
             .or_insert_with(|| Some(vec![]))
             .get_or_insert_with(Vec::new)
-            .push(PortBinding { host_ip: None, host_port: Some(p.host_port.to_string()) });
+            .push(PortBinding {
+                host_ip: None,
+                host_port: Some(p.host_port.to_string()),
+            });
     }
     let binds = binds(&req.volumes)?;
     Ok(ContainerCreateBody {
@@ -507,7 +631,9 @@ fn create_body(req: &RunRequest) -> Result<ContainerCreateBody> {
 fn split_lines(bytes: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(bytes);
     let text = text.strip_suffix('\n').unwrap_or(&text);
-    text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l).to_string()).collect()
+    text.split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
+        .collect()
 }
 
 /// `2024-05-01T10:00:00.123456789Z hello` → (the time, `hello`); a line without one stays whole.
@@ -567,9 +693,19 @@ mod tests {
             public_port: public,
             typ: Some(PortSummaryTypeEnum::TCP),
         };
-        c.ports =
-            Some(vec![port(Some(8080)), port(Some(8080)), port(None), PortSummary { private_port: 443, ..port(None) }]);
-        c.labels = Some(HashMap::from([(COMPOSE_PROJECT_LABEL.to_string(), "shop".to_string())]));
+        c.ports = Some(vec![
+            port(Some(8080)),
+            port(Some(8080)),
+            port(None),
+            PortSummary {
+                private_port: 443,
+                ..port(None)
+            },
+        ]);
+        c.labels = Some(HashMap::from([(
+            COMPOSE_PROJECT_LABEL.to_string(),
+            "shop".to_string(),
+        )]));
         let got = container_from(c);
         assert_eq!(got.name, "web");
         assert_eq!(got.state, "running");
@@ -577,8 +713,16 @@ mod tests {
         assert_eq!(
             got.ports,
             vec![
-                PortMapping { container_port: 80, protocol: "tcp".into(), host_port: Some(8080) },
-                PortMapping { container_port: 443, protocol: "tcp".into(), host_port: None },
+                PortMapping {
+                    container_port: 80,
+                    protocol: "tcp".into(),
+                    host_port: Some(8080)
+                },
+                PortMapping {
+                    container_port: 443,
+                    protocol: "tcp".into(),
+                    host_port: None
+                },
             ]
         );
     }
@@ -591,7 +735,10 @@ mod tests {
             created,
             ..Default::default()
         };
-        let got = images_from(vec![img("sha256:a", 1), img("sha256:b", 2)], &[summary("web", "sha256:a")]);
+        let got = images_from(
+            vec![img("sha256:a", 1), img("sha256:b", 2)],
+            &[summary("web", "sha256:a")],
+        );
         assert_eq!(got[0].id, "sha256:b");
         assert!(got[0].used_by.is_empty());
         assert_eq!(got[1].used_by, vec!["web".to_string()]);
@@ -600,49 +747,85 @@ mod tests {
     #[test]
     fn volumes_name_the_containers_that_mount_them() {
         let mut c = summary("db", "sha256:a");
-        c.mounts = Some(vec![MountPoint { name: Some("data".into()), ..Default::default() }]);
+        c.mounts = Some(vec![MountPoint {
+            name: Some("data".into()),
+            ..Default::default()
+        }]);
         assert_eq!(volume_users("data", &[c.clone()]), vec!["db".to_string()]);
         assert!(volume_users("other", &[c]).is_empty());
     }
 
     #[test]
     fn references_split_into_image_and_tag() {
-        assert_eq!(split_reference("busybox"), ("busybox".into(), Some("latest".into())));
-        assert_eq!(split_reference("10.0.2.2:5000/app:1.2"), ("10.0.2.2:5000/app".into(), Some("1.2".into())));
-        assert_eq!(split_reference("10.0.2.2:5000/app"), ("10.0.2.2:5000/app".into(), Some("latest".into())));
+        assert_eq!(
+            split_reference("busybox"),
+            ("busybox".into(), Some("latest".into()))
+        );
+        assert_eq!(
+            split_reference("10.0.2.2:5000/app:1.2"),
+            ("10.0.2.2:5000/app".into(), Some("1.2".into()))
+        );
+        assert_eq!(
+            split_reference("10.0.2.2:5000/app"),
+            ("10.0.2.2:5000/app".into(), Some("latest".into()))
+        );
         assert_eq!(split_reference("app@sha256:abc"), ("app@sha256:abc".into(), None));
     }
 
     #[test]
     fn pull_errors_end_the_pull_with_the_reason() {
         let info = CreateImageInfo {
-            error_detail: Some(bollard::models::ErrorDetail { code: None, message: Some("manifest unknown".into()) }),
+            error_detail: Some(bollard::models::ErrorDetail {
+                code: None,
+                message: Some("manifest unknown".into()),
+            }),
             ..Default::default()
         };
-        assert_eq!(pull_progress("x:1", info).unwrap_err().to_string(), "Docker Engine: pulling x:1: manifest unknown");
+        assert_eq!(
+            pull_progress("x:1", info).unwrap_err().to_string(),
+            "Docker Engine: pulling x:1: manifest unknown"
+        );
         let info = CreateImageInfo {
             id: Some("abc123".into()),
             status: Some("Downloading".into()),
-            progress_detail: Some(bollard::models::ProgressDetail { current: Some(5), total: Some(10) }),
+            progress_detail: Some(bollard::models::ProgressDetail {
+                current: Some(5),
+                total: Some(10),
+            }),
             ..Default::default()
         };
         let p = pull_progress("x:1", info).unwrap();
-        assert_eq!((p.layer.as_deref(), p.current, p.total), (Some("abc123"), Some(5), Some(10)));
+        assert_eq!(
+            (p.layer.as_deref(), p.current, p.total),
+            (Some("abc123"), Some(5), Some(10))
+        );
     }
 
     #[test]
     fn run_requests_publish_ports_and_reject_bad_ones() {
         let req = RunRequest {
             image: "web:1".into(),
-            ports: vec![PortRequest { container_port: 80, protocol: "tcp".into(), host_port: 8080 }],
+            ports: vec![PortRequest {
+                container_port: 80,
+                protocol: "tcp".into(),
+                host_port: 8080,
+            }],
             ..Default::default()
         };
         let body = create_body(&req).unwrap();
         assert_eq!(body.exposed_ports, Some(vec!["80/tcp".to_string()]));
         let b = body.host_config.unwrap().port_bindings.unwrap();
-        assert_eq!(b["80/tcp"].as_ref().unwrap()[0].host_port.as_deref(), Some("8080"));
-        let bad =
-            RunRequest { ports: vec![PortRequest { protocol: "sctp".into(), ..req.ports[0].clone() }], ..req.clone() };
+        assert_eq!(
+            b["80/tcp"].as_ref().unwrap()[0].host_port.as_deref(),
+            Some("8080")
+        );
+        let bad = RunRequest {
+            ports: vec![PortRequest {
+                protocol: "sctp".into(),
+                ..req.ports[0].clone()
+            }],
+            ..req.clone()
+        };
         assert!(create_body(&bad).is_err());
         assert!(create_body(&RunRequest::default()).is_err());
     }
@@ -656,21 +839,49 @@ mod tests {
         )
         .unwrap();
         let hc = create_body(&req).unwrap().host_config.unwrap();
-        assert_eq!(hc.binds, Some(vec!["data:/data".to_string(), "/srv/www:/www:ro".to_string()]));
-        let old: RunRequest = serde_json::from_str(r#"{"image":"web:1","ports":[],"env":[],"command":null}"#).unwrap();
+        assert_eq!(
+            hc.binds,
+            Some(vec!["data:/data".to_string(), "/srv/www:/www:ro".to_string()])
+        );
+        let old: RunRequest =
+            serde_json::from_str(r#"{"image":"web:1","ports":[],"env":[],"command":null}"#).unwrap();
         assert!(old.volumes.is_empty());
         assert_eq!(create_body(&old).unwrap().host_config.unwrap().binds, None);
-        let bad = RunRequest { volumes: vec![VolumeMount { source: "data".into(), target: "data".into(), read_only: false }], ..old };
-        assert!(create_body(&bad).unwrap_err().to_string().contains("must be absolute"));
+        let bad = RunRequest {
+            volumes: vec![VolumeMount {
+                source: "data".into(),
+                target: "data".into(),
+                read_only: false,
+            }],
+            ..old
+        };
+        assert!(create_body(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("must be absolute"));
     }
 
     #[test]
     fn log_lines_lose_their_timestamp_to_a_field() {
         let (t, text) = split_timestamp("2024-05-01T10:00:00.123456789Z GET / 200".into());
-        assert_eq!((t.as_deref(), text.as_str()), (Some("2024-05-01T10:00:00.123456789Z"), "GET / 200"));
-        assert_eq!(split_timestamp("2024-05-01T10:00:00.1+02:00 x".into()).0.as_deref(), Some("2024-05-01T10:00:00.1+02:00"));
-        assert_eq!(split_timestamp("2024-05-01T10:00:00Z".into()), (Some("2024-05-01T10:00:00Z".into()), String::new()));
-        assert_eq!(split_timestamp("plain words".into()), (None, "plain words".to_string()));
+        assert_eq!(
+            (t.as_deref(), text.as_str()),
+            (Some("2024-05-01T10:00:00.123456789Z"), "GET / 200")
+        );
+        assert_eq!(
+            split_timestamp("2024-05-01T10:00:00.1+02:00 x".into())
+                .0
+                .as_deref(),
+            Some("2024-05-01T10:00:00.1+02:00")
+        );
+        assert_eq!(
+            split_timestamp("2024-05-01T10:00:00Z".into()),
+            (Some("2024-05-01T10:00:00Z".into()), String::new())
+        );
+        assert_eq!(
+            split_timestamp("plain words".into()),
+            (None, "plain words".to_string())
+        );
         assert_eq!(split_timestamp("".into()), (None, String::new()));
     }
 

@@ -48,14 +48,20 @@ pub struct DockerCli {
 impl Default for DockerCli {
     /// `docker` on `PATH` with its own config folder (`DOCKER_CONFIG`, else `~/.docker`).
     fn default() -> Self {
-        DockerCli { program: PathBuf::from("docker"), config_dir: None }
+        DockerCli {
+            program: PathBuf::from("docker"),
+            config_dir: None,
+        }
     }
 }
 
 impl DockerCli {
     /// A given program with a given config folder (tests use a temporary one).
     pub fn new(program: impl Into<PathBuf>, config_dir: Option<PathBuf>) -> DockerCli {
-        DockerCli { program: program.into(), config_dir }
+        DockerCli {
+            program: program.into(),
+            config_dir,
+        }
     }
 
     fn command(&self) -> Command {
@@ -79,18 +85,31 @@ impl DockerCli {
 
     /// Whether the CLI runs at all.
     pub fn available(&self) -> bool {
-        self.command().arg("--version").output().map(|o| o.status.success()).unwrap_or(false)
+        self.command()
+            .arg("--version")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
     }
 
     /// Whether a context called `name` exists.
     pub fn context_exists(&self, name: &str) -> bool {
         name == DEFAULT_CONTEXT
-            || self.command().args(["context", "inspect", name]).output().map(|o| o.status.success()).unwrap_or(false)
+            || self
+                .command()
+                .args(["context", "inspect", name])
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false)
     }
 
     /// Creates or updates the `berth` context to point at `docker_host`. Does not switch to it.
     pub fn ensure_context(&self, docker_host: &str) -> DockerContext {
-        let exists = match self.command().args(["context", "inspect", BERTH_CONTEXT]).output() {
+        let exists = match self
+            .command()
+            .args(["context", "inspect", BERTH_CONTEXT])
+            .output()
+        {
             Ok(o) => o.status.success(),
             Err(_) => return DockerContext::NoDockerCli,
         };
@@ -98,7 +117,15 @@ impl DockerCli {
         let endpoint = format!("host={docker_host}");
         let out = self
             .command()
-            .args(["context", verb, BERTH_CONTEXT, "--description", "Berth machine", "--docker", &endpoint])
+            .args([
+                "context",
+                verb,
+                BERTH_CONTEXT,
+                "--description",
+                "Berth machine",
+                "--docker",
+                &endpoint,
+            ])
             .output();
         match out {
             Ok(o) if o.status.success() => {
@@ -122,7 +149,10 @@ impl DockerCli {
             Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
         };
         let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            Error::DockerCli(format!("{} is not valid JSON ({e}); fix or move it, then try again", path.display()))
+            Error::DockerCli(format!(
+                "{} is not valid JSON ({e}); fix or move it, then try again",
+                path.display()
+            ))
         })?;
         Ok(match v.get("currentContext").and_then(|c| c.as_str()) {
             Some(c) if !c.is_empty() => c.to_string(),
@@ -132,7 +162,11 @@ impl DockerCli {
 
     /// Makes `name` the CLI's current context (`docker context use`).
     pub fn use_context(&self, name: &str) -> Result<()> {
-        let out = self.command().args(["context", "use", name]).output().map_err(|e| self.not_installed(e))?;
+        let out = self
+            .command()
+            .args(["context", "use", name])
+            .output()
+            .map_err(|e| self.not_installed(e))?;
         if out.status.success() {
             Ok(())
         } else {
@@ -187,7 +221,11 @@ impl Engine {
     /// Whether the docker CLI's current context is `berth`, and what switching it off goes back to.
     pub fn docker_context_state(&self, cli: &DockerCli) -> Result<DockerContextState> {
         let available = cli.available();
-        let current = if available { cli.current_context()? } else { DEFAULT_CONTEXT.into() };
+        let current = if available {
+            cli.current_context()?
+        } else {
+            DEFAULT_CONTEXT.into()
+        };
         let overridden_by = ["DOCKER_HOST", "DOCKER_CONTEXT"]
             .into_iter()
             .find(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
@@ -214,7 +252,9 @@ impl Engine {
                     return Err(cli.not_installed(std::io::Error::from(std::io::ErrorKind::NotFound)))
                 }
                 DockerContext::Failed(e) => {
-                    return Err(Error::DockerCli(format!("cannot create the `berth` docker context: {e}")))
+                    return Err(Error::DockerCli(format!(
+                        "cannot create the `berth` docker context: {e}"
+                    )))
                 }
             }
             if current != BERTH_CONTEXT {
@@ -226,7 +266,11 @@ impl Engine {
             cli.use_context(BERTH_CONTEXT)?;
         } else if current == BERTH_CONTEXT {
             let previous = self.previous_context();
-            let back = if cli.context_exists(&previous) { previous } else { DEFAULT_CONTEXT.to_string() };
+            let back = if cli.context_exists(&previous) {
+                previous
+            } else {
+                DEFAULT_CONTEXT.to_string()
+            };
             cli.use_context(&back)?;
             let _ = std::fs::remove_file(self.previous_context_file());
         }
@@ -241,7 +285,11 @@ mod tests {
     use super::*;
 
     fn engine(dir: &std::path::Path) -> Engine {
-        Engine::with_paths(MachinePaths { name: "t".into(), data_dir: dir.join("data"), run_dir: dir.join("run") })
+        Engine::with_paths(MachinePaths {
+            name: "t".into(),
+            data_dir: dir.join("data"),
+            run_dir: dir.join("run"),
+        })
     }
 
     #[test]
@@ -249,11 +297,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cli = DockerCli::new("docker", Some(dir.path().to_path_buf()));
         assert_eq!(cli.current_context().unwrap(), "default", "no config.json yet");
-        std::fs::write(dir.path().join("config.json"), r#"{"auths":{},"currentContext":"work"}"#).unwrap();
+        std::fs::write(
+            dir.path().join("config.json"),
+            r#"{"auths":{},"currentContext":"work"}"#,
+        )
+        .unwrap();
         assert_eq!(cli.current_context().unwrap(), "work");
         std::fs::write(dir.path().join("config.json"), "{not json").unwrap();
         let err = cli.current_context().unwrap_err().to_string();
-        assert!(err.contains("not valid JSON") && err.contains("fix or move it"), "{err}");
+        assert!(
+            err.contains("not valid JSON") && err.contains("fix or move it"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -277,20 +332,29 @@ mod tests {
             return;
         }
         std::fs::create_dir_all(&cfg).unwrap();
-        std::fs::write(cfg.join("config.json"), r#"{"psFormat":"table {{.Names}}","auths":{}}"#).unwrap();
+        std::fs::write(
+            cfg.join("config.json"),
+            r#"{"psFormat":"table {{.Names}}","auths":{}}"#,
+        )
+        .unwrap();
         let e = engine(dir.path());
         let s = e.use_berth_docker_context(&cli, true).unwrap();
         assert!(s.uses_berth && s.cli, "{s:?}");
         assert_eq!(s.previous, "default");
-        let written: serde_json::Value = serde_json::from_slice(&std::fs::read(cfg.join("config.json")).unwrap()).unwrap();
+        let written: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(cfg.join("config.json")).unwrap()).unwrap();
         assert_eq!(written["currentContext"], "berth");
         assert_eq!(written["psFormat"], "table {{.Names}}", "other keys are kept");
         let s = e.use_berth_docker_context(&cli, true).unwrap();
-        assert_eq!(s.previous, "default", "switching on twice does not remember berth as the previous one");
+        assert_eq!(
+            s.previous, "default",
+            "switching on twice does not remember berth as the previous one"
+        );
         let s = e.use_berth_docker_context(&cli, false).unwrap();
         assert!(!s.uses_berth);
         assert_eq!(s.current, "default");
-        let written: serde_json::Value = serde_json::from_slice(&std::fs::read(cfg.join("config.json")).unwrap()).unwrap();
+        let written: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(cfg.join("config.json")).unwrap()).unwrap();
         assert_eq!(written["psFormat"], "table {{.Names}}");
     }
 }

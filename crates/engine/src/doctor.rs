@@ -38,9 +38,21 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(id: impl Into<String>, check: &str, level: Level, message: impl Into<String>, fix: Option<String>) -> Finding {
+    fn new(
+        id: impl Into<String>,
+        check: &str,
+        level: Level,
+        message: impl Into<String>,
+        fix: Option<String>,
+    ) -> Finding {
         let fix = if level == Level::Ok { None } else { fix };
-        Finding { id: id.into(), check: check.to_string(), level, message: message.into(), fix }
+        Finding {
+            id: id.into(),
+            check: check.to_string(),
+            level,
+            message: message.into(),
+            fix,
+        }
     }
 
     /// Whether it does not stop the machine (ok or a warning).
@@ -54,13 +66,17 @@ impl Finding {
 pub fn virtualization(backend: Option<&Backend>, kvm: &Kvm) -> Finding {
     const ID: &str = "virtualization";
     let kvm_fix = match kvm {
-        Kvm::Missing => "enable hardware virtualization (VT-x / AMD-V) in the firmware settings; in a VM, enable nested \
+        Kvm::Missing => {
+            "enable hardware virtualization (VT-x / AMD-V) in the firmware settings; in a VM, enable nested \
                          virtualization. Emulation keeps working meanwhile"
-            .to_string(),
+                .to_string()
+        }
         Kvm::Denied(_) => "sudo usermod -aG kvm $USER, log in again, then restart the machine".to_string(),
-        Kvm::Usable => "none needed: this host's KVM cannot boot Linux (common under nested virtualization); \
+        Kvm::Usable => {
+            "none needed: this host's KVM cannot boot Linux (common under nested virtualization); \
                         BERTH_BACKEND=qemu-kvm forces KVM if you know it works"
-            .to_string(),
+                .to_string()
+        }
     };
     match backend {
         Some(b) if b.kind == BackendKind::QemuTcg => Finding::new(
@@ -190,7 +206,10 @@ pub fn machine(status: &Status, docker_socket: &Path) -> Vec<Finding> {
             "machine",
             "machine",
             Level::Fail,
-            status.error.clone().unwrap_or_else(|| "the machine failed without saying why".into()),
+            status
+                .error
+                .clone()
+                .unwrap_or_else(|| "the machine failed without saying why".into()),
             Some("read the console log (`berth logs --console`), then stop and start the machine".into()),
         ));
     }
@@ -201,7 +220,10 @@ impl Engine {
     /// The virtualization and disk findings: what a first run needs to know.
     pub async fn first_run_checks(&self) -> Result<Vec<Finding>> {
         let status = self.status().await?;
-        Ok(vec![virtualization(status.backend.as_ref(), &host::kvm()), self.disk_finding(status.disk_gib)])
+        Ok(vec![
+            virtualization(status.backend.as_ref(), &host::kvm()),
+            self.disk_finding(status.disk_gib),
+        ])
     }
 
     /// Every check `berth doctor` runs.
@@ -211,7 +233,13 @@ impl Engine {
         let (qemu, qemu_pkg) = qemu_program();
         for (id, prog, pkg) in [("tools.qemu", qemu, qemu_pkg), ("tools.passt", "passt", "passt")] {
             f.push(match host::which(prog) {
-                Some(path) => Finding::new(id, "tools", Level::Ok, format!("{prog} found at {}", path.display()), None),
+                Some(path) => Finding::new(
+                    id,
+                    "tools",
+                    Level::Ok,
+                    format!("{prog} found at {}", path.display()),
+                    None,
+                ),
                 None => Finding::new(
                     id,
                     "tools",
@@ -222,7 +250,13 @@ impl Engine {
             });
         }
         f.push(match host::which("docker") {
-            Some(path) => Finding::new("tools.docker-cli", "tools", Level::Ok, format!("docker CLI found at {}", path.display()), None),
+            Some(path) => Finding::new(
+                "tools.docker-cli",
+                "tools",
+                Level::Ok,
+                format!("docker CLI found at {}", path.display()),
+                None,
+            ),
             None => Finding::new(
                 "tools.docker-cli",
                 "tools",
@@ -251,7 +285,12 @@ impl Engine {
 
     fn disk_finding(&self, disk_gib: u64) -> Finding {
         let folder = &self.paths().data_dir;
-        disk(folder, host::space(folder), disk_gib, host::allocated(&self.paths().data_disk()))
+        disk(
+            folder,
+            host::space(folder),
+            disk_gib,
+            host::allocated(&self.paths().data_disk()),
+        )
     }
 }
 
@@ -262,15 +301,24 @@ mod tests {
     use super::*;
 
     fn tcg() -> Backend {
-        Backend { kind: BackendKind::QemuTcg, reason: "/dev/kvm cannot boot Linux here".into() }
+        Backend {
+            kind: BackendKind::QemuTcg,
+            reason: "/dev/kvm cannot boot Linux here".into(),
+        }
     }
 
     #[test]
     fn virtualization_says_which_backend_runs_and_why() {
-        let kvm = Backend { kind: BackendKind::QemuKvm, reason: "KVM booted our kernel".into() };
+        let kvm = Backend {
+            kind: BackendKind::QemuKvm,
+            reason: "KVM booted our kernel".into(),
+        };
         let f = virtualization(Some(&kvm), &Kvm::Usable);
         assert_eq!(f.level, Level::Ok);
-        assert!(f.message.contains("hardware virtualization") && f.message.contains("KVM booted our kernel"), "{f:?}");
+        assert!(
+            f.message.contains("hardware virtualization") && f.message.contains("KVM booted our kernel"),
+            "{f:?}"
+        );
         let f = virtualization(Some(&tcg()), &Kvm::Usable);
         assert_eq!(f.level, Level::Warn);
         assert!(f.message.contains("emulating") && f.message.contains("cannot boot Linux here"));
@@ -291,15 +339,28 @@ mod tests {
     #[test]
     fn disk_compares_free_space_with_how_far_the_disk_can_grow() {
         let p = Path::new("/m");
-        let space = |free_gib: u64| Some(Space { free: free_gib << 30, total: 500 << 30 });
+        let space = |free_gib: u64| {
+            Some(Space {
+                free: free_gib << 30,
+                total: 500 << 30,
+            })
+        };
         let f = disk(p, space(100), 64, 1 << 30);
         assert_eq!(f.level, Level::Ok);
-        assert!(f.message.contains("100.0 GiB free") && f.message.contains("grow to 64 GiB"), "{}", f.message);
+        assert!(
+            f.message.contains("100.0 GiB free") && f.message.contains("grow to 64 GiB"),
+            "{}",
+            f.message
+        );
         assert!(f.fix.is_none());
         let f = disk(p, space(40), 64, 1 << 30);
         assert_eq!(f.level, Level::Warn, "40 GiB free but the disk may grow by 63");
         assert!(f.fix.unwrap().contains("63.0 GiB"));
-        assert_eq!(disk(p, space(40), 64, 30 << 30).level, Level::Ok, "what is used already counts");
+        assert_eq!(
+            disk(p, space(40), 64, 30 << 30).level,
+            Level::Ok,
+            "what is used already counts"
+        );
         assert_eq!(disk(p, space(1), 64, 0).level, Level::Fail);
         assert_eq!(disk(p, None, 64, 0).level, Level::Warn);
     }
@@ -325,21 +386,33 @@ mod tests {
         s.state = MachineState::Error;
         s.error = Some("the guest crashed 3 times in 10 minutes".into());
         let f = machine(&s, Path::new("/nonexistent/docker.sock"));
-        assert!(f.iter().any(|x| x.id == "machine" && x.message.contains("crashed 3 times")));
+        assert!(f
+            .iter()
+            .any(|x| x.id == "machine" && x.message.contains("crashed 3 times")));
     }
 
     #[tokio::test]
     async fn doctor_covers_every_check_and_each_failure_has_a_fix() {
         let dir = tempfile::tempdir().unwrap();
-        let e = Engine::with_paths(MachinePaths { name: "t".into(), data_dir: dir.path().join("d"), run_dir: dir.path().join("r") });
+        let e = Engine::with_paths(MachinePaths {
+            name: "t".into(),
+            data_dir: dir.path().join("d"),
+            run_dir: dir.path().join("r"),
+        });
         let f = e.doctor().await.unwrap();
         for check in ["virtualization", "tools", "image", "disk", "sockets"] {
             assert!(f.iter().any(|x| x.check == check), "checks {check}: {f:?}");
         }
         for x in f.iter().filter(|x| x.level != Level::Ok) {
-            assert!(x.fix.as_deref().is_some_and(|s| !s.is_empty()), "{x:?} says how to fix it");
+            assert!(
+                x.fix.as_deref().is_some_and(|s| !s.is_empty()),
+                "{x:?} says how to fix it"
+            );
         }
         let first = e.first_run_checks().await.unwrap();
-        assert_eq!(first.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), ["virtualization", "disk"]);
+        assert_eq!(
+            first.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(),
+            ["virtualization", "disk"]
+        );
     }
 }

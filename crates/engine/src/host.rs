@@ -32,7 +32,10 @@ fn statvfs(path: &Path) -> Option<Space> {
         s
     };
     let frsize = s.f_frsize as u64;
-    Some(Space { free: (s.f_bavail as u64).saturating_mul(frsize), total: (s.f_blocks as u64).saturating_mul(frsize) })
+    Some(Space {
+        free: (s.f_bavail as u64).saturating_mul(frsize),
+        total: (s.f_blocks as u64).saturating_mul(frsize),
+    })
 }
 
 #[cfg(not(unix))]
@@ -57,7 +60,9 @@ pub fn allocated(path: &Path) -> u64 {
 /// The first `prog` on `PATH`.
 pub fn which(prog: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(prog)).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|d| d.join(prog))
+        .find(|p| p.is_file())
 }
 
 /// What opening `/dev/kvm` read-write says.
@@ -73,7 +78,11 @@ pub enum Kvm {
 
 /// Probes `/dev/kvm`.
 pub fn kvm() -> Kvm {
-    match std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm") {
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+    {
         Ok(_) => Kvm::Usable,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Kvm::Missing,
         Err(e) => Kvm::Denied(e.to_string()),
@@ -116,7 +125,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("sparse.img");
         std::fs::File::create(&f).unwrap().set_len(1 << 30).unwrap();
-        assert!(allocated(&f) < 1 << 20, "a 1 GiB sparse file takes (almost) nothing");
+        assert!(
+            allocated(&f) < 1 << 20,
+            "a 1 GiB sparse file takes (almost) nothing"
+        );
         assert_eq!(allocated(&dir.path().join("missing")), 0);
     }
 

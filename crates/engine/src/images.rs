@@ -58,7 +58,9 @@ impl DockerApi {
 /// `dangling=true` keeps tagged images; `dangling=false` prunes every unused one (`docker image prune -a`).
 fn prune_options(all: bool) -> PruneImagesOptions {
     let filters = HashMap::from([("dangling".to_string(), vec![(!all).to_string()])]);
-    PruneImagesOptions { filters: Some(filters) }
+    PruneImagesOptions {
+        filters: Some(filters),
+    }
 }
 
 fn prune_report(resp: ImagePruneResponse) -> PruneReport {
@@ -123,7 +125,10 @@ mod tests {
         assert_eq!(layers[0].instruction, r#"CMD ["/bin/busybox" "httpd" "-f"]"#);
         assert_eq!(layers[1].id, None, "<missing> means built elsewhere, not absent");
         assert_eq!(layers[1].instruction, "RUN /bin/sh -c apk add --no-cache curl");
-        assert_eq!(layers[1].created_by, "RUN /bin/sh -c apk add --no-cache curl # buildkit");
+        assert_eq!(
+            layers[1].created_by,
+            "RUN /bin/sh -c apk add --no-cache curl # buildkit"
+        );
         assert_eq!(layers[1].size, 5_242_880);
         assert!(layers[1].tags.is_empty());
         assert_eq!(layers[2].instruction, "EXPOSE 80");
@@ -139,9 +144,17 @@ mod tests {
             {"Deleted":"sha256:222"}
           ],"SpaceReclaimed":123000000}"#;
         let resp: ImagePruneResponse = serde_json::from_str(json).unwrap();
-        assert_eq!(prune_report(resp), PruneReport { images_deleted: 2, untagged: 1, space_reclaimed: 123_000_000 });
+        assert_eq!(
+            prune_report(resp),
+            PruneReport {
+                images_deleted: 2,
+                untagged: 1,
+                space_reclaimed: 123_000_000
+            }
+        );
         // Nothing to prune: Docker answers null.
-        let resp: ImagePruneResponse = serde_json::from_str(r#"{"ImagesDeleted":null,"SpaceReclaimed":0}"#).unwrap();
+        let resp: ImagePruneResponse =
+            serde_json::from_str(r#"{"ImagesDeleted":null,"SpaceReclaimed":0}"#).unwrap();
         assert_eq!(prune_report(resp), PruneReport::default());
     }
 

@@ -10,13 +10,13 @@ mod docker;
 mod docker_context;
 mod doctor;
 mod error;
+mod exec;
 pub mod host;
 mod images;
+mod inspect;
 mod limits;
 mod machine_files;
 mod mounts;
-mod exec;
-mod inspect;
 mod stats;
 
 use std::time::Duration;
@@ -25,22 +25,22 @@ use berth_api::{Event, MachineConfig, MachinePaths, MachineState, Status};
 use futures_util::{Stream, StreamExt};
 use hyper::Method;
 
-pub use docker::{
-    Container, ContainerAction, DockerApi, DockerChange, Image, LogLine, PortMapping, PortRequest, PullProgress,
-    RunRequest, Volume, COMPOSE_PROJECT_LABEL,
-};
 pub use disk_usage::VolumeUsage;
-pub use images::{ImageLayer, PruneReport};
-pub use mounts::VolumeMount;
+pub use docker::{
+    Container, ContainerAction, DockerApi, DockerChange, Image, LogLine, PortMapping, PortRequest,
+    PullProgress, RunRequest, Volume, COMPOSE_PROJECT_LABEL,
+};
 pub use docker_context::{
     ensure_docker_context, DockerCli, DockerContext, DockerContextState, BERTH_CONTEXT, DEFAULT_CONTEXT,
 };
 pub use doctor::{Finding, Level};
 pub use error::{Error, Result};
+pub use exec::{exit_message, Terminal, TerminalControl, TerminalSize, TERMINAL_MARKER_ENV};
+pub use images::{ImageLayer, PruneReport};
+pub use inspect::{ContainerDetail, MountDetail, NetworkDetail, PortDetail};
 pub use limits::{Range, SettingsLimits};
 pub use machine_files::{LogTail, MachineLog};
-pub use exec::{exit_message, Terminal, TerminalControl, TerminalSize, TERMINAL_MARKER_ENV};
-pub use inspect::{ContainerDetail, MountDetail, NetworkDetail, PortDetail};
+pub use mounts::VolumeMount;
 pub use stats::StatsSample;
 
 /// A handle on one machine.
@@ -52,7 +52,9 @@ pub struct Engine {
 impl Engine {
     /// The machine called `name`.
     pub fn new(name: &str) -> Engine {
-        Engine { paths: MachinePaths::new(name) }
+        Engine {
+            paths: MachinePaths::new(name),
+        }
     }
 
     /// The machine whose files live at `paths`.
@@ -122,7 +124,9 @@ impl Engine {
             if let Event::Status { status } = &ev {
                 match status.state {
                     MachineState::Running if left => return Ok(*status.clone()),
-                    MachineState::Error if left => return Err(Error::Machine(status.error.clone().unwrap_or_default())),
+                    MachineState::Error if left => {
+                        return Err(Error::Machine(status.error.clone().unwrap_or_default()))
+                    }
                     MachineState::Running => {}
                     _ => left = true,
                 }
@@ -145,16 +149,25 @@ impl Engine {
     /// Validates and saves settings; they apply at the next start or restart.
     pub async fn set_settings(&self, cfg: &MachineConfig) -> Result<MachineConfig> {
         cfg.validate().map_err(|e| Error::Invalid(e.to_string()))?;
-        let disk_now = std::fs::metadata(self.paths.data_disk()).map(|m| m.len() >> 30).unwrap_or(0);
+        let disk_now = std::fs::metadata(self.paths.data_disk())
+            .map(|m| m.len() >> 30)
+            .unwrap_or(0);
         if cfg.disk_gib < disk_now {
-            let e = berth_api::ConfigError::DiskShrink { current: disk_now, wanted: cfg.disk_gib };
+            let e = berth_api::ConfigError::DiskShrink {
+                current: disk_now,
+                wanted: cfg.disk_gib,
+            };
             return Err(Error::Invalid(e.to_string()));
         }
         let body = serde_json::to_vec(cfg).map_err(|e| Error::Invalid(e.to_string()))?;
-        match control::send::<MachineConfig>(&self.paths, Method::PUT, "/v1/settings", Some(body.clone())).await {
+        match control::send::<MachineConfig>(&self.paths, Method::PUT, "/v1/settings", Some(body.clone()))
+            .await
+        {
             Err(Error::NotRunning) => {
-                std::fs::create_dir_all(&self.paths.data_dir).map_err(|e| Error::io("cannot create the machine folder", e))?;
-                std::fs::write(self.paths.config_file(), body).map_err(|e| Error::io("cannot save settings", e))?;
+                std::fs::create_dir_all(&self.paths.data_dir)
+                    .map_err(|e| Error::io("cannot create the machine folder", e))?;
+                std::fs::write(self.paths.config_file(), body)
+                    .map_err(|e| Error::io("cannot save settings", e))?;
                 Ok(cfg.clone())
             }
             other => other,
@@ -179,7 +192,9 @@ impl Engine {
     /// Deletes the machine's disks, settings and logs. The machine must be stopped.
     pub async fn delete(&self) -> Result<()> {
         if self.is_running().await || daemon::pid(&self.paths).is_some() {
-            return Err(Error::Invalid("the machine is running; stop it first (`berth stop`)".into()));
+            return Err(Error::Invalid(
+                "the machine is running; stop it first (`berth stop`)".into(),
+            ));
         }
         for dir in [&self.paths.data_dir, &self.paths.run_dir] {
             match std::fs::remove_dir_all(dir) {
@@ -200,7 +215,9 @@ impl Engine {
                 match status.state {
                     MachineState::Running => return Ok(*status.clone()),
                     MachineState::Error => {
-                        return Err(Error::Machine(status.error.clone().unwrap_or_else(|| "unknown error".into())))
+                        return Err(Error::Machine(
+                            status.error.clone().unwrap_or_else(|| "unknown error".into()),
+                        ))
                     }
                     _ => {}
                 }
@@ -218,7 +235,11 @@ mod tests {
     use super::*;
 
     fn engine(dir: &std::path::Path) -> Engine {
-        Engine::with_paths(MachinePaths { name: "t".into(), data_dir: dir.join("data"), run_dir: dir.join("run") })
+        Engine::with_paths(MachinePaths {
+            name: "t".into(),
+            data_dir: dir.join("data"),
+            run_dir: dir.join("run"),
+        })
     }
 
     #[tokio::test]
@@ -226,20 +247,32 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let e = engine(dir.path());
         assert!(!e.is_running().await);
-        let cfg = MachineConfig { cpus: 3, ..Default::default() };
+        let cfg = MachineConfig {
+            cpus: 3,
+            ..Default::default()
+        };
         e.set_settings(&cfg).await.unwrap();
         let s = e.status().await.unwrap();
         assert_eq!(s.state, MachineState::Stopped);
         assert_eq!(s.cpus, 3, "settings saved to the file are reported");
         assert!(s.docker_host.ends_with("/run/docker.sock"));
-        assert!(matches!(e.stop().await.unwrap().state, MachineState::Stopped), "stopping a stopped machine is fine");
+        assert!(
+            matches!(e.stop().await.unwrap().state, MachineState::Stopped),
+            "stopping a stopped machine is fine"
+        );
     }
 
     #[tokio::test]
     async fn invalid_settings_are_refused_and_nothing_is_written() {
         let dir = tempfile::tempdir().unwrap();
         let e = engine(dir.path());
-        let err = e.set_settings(&MachineConfig { memory_mib: 1, ..Default::default() }).await.unwrap_err();
+        let err = e
+            .set_settings(&MachineConfig {
+                memory_mib: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("between 512"), "{err}");
         assert!(!e.paths().config_file().exists());
     }
@@ -249,8 +282,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let e = engine(dir.path());
         std::fs::create_dir_all(&e.paths().data_dir).unwrap();
-        std::fs::File::create(e.paths().data_disk()).unwrap().set_len(16 << 30).unwrap();
-        let err = e.set_settings(&MachineConfig { disk_gib: 8, ..Default::default() }).await.unwrap_err();
+        std::fs::File::create(e.paths().data_disk())
+            .unwrap()
+            .set_len(16 << 30)
+            .unwrap();
+        let err = e
+            .set_settings(&MachineConfig {
+                disk_gib: 8,
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("cannot shrink"), "{err}");
     }
 

@@ -32,11 +32,22 @@ impl Engine {
     /// The valid ranges of this machine's settings.
     pub fn settings_limits(&self) -> SettingsLimits {
         // The same measure `set_settings` refuses a shrink by.
-        let disk_now_gib = std::fs::metadata(self.paths().data_disk()).map(|m| m.len() >> 30).unwrap_or(0);
+        let disk_now_gib = std::fs::metadata(self.paths().data_disk())
+            .map(|m| m.len() >> 30)
+            .unwrap_or(0);
         SettingsLimits {
-            cpus: Range { min: *CPUS_RANGE.start(), max: *CPUS_RANGE.end() },
-            memory_mib: Range { min: *MEMORY_MIB_RANGE.start(), max: *MEMORY_MIB_RANGE.end() },
-            disk_gib: Range { min: *DISK_GIB_RANGE.start(), max: *DISK_GIB_RANGE.end() },
+            cpus: Range {
+                min: *CPUS_RANGE.start(),
+                max: *CPUS_RANGE.end(),
+            },
+            memory_mib: Range {
+                min: *MEMORY_MIB_RANGE.start(),
+                max: *MEMORY_MIB_RANGE.end(),
+            },
+            disk_gib: Range {
+                min: *DISK_GIB_RANGE.start(),
+                max: *DISK_GIB_RANGE.end(),
+            },
             disk_now_gib,
         }
     }
@@ -51,12 +62,19 @@ mod tests {
     #[test]
     fn limits_are_the_api_ranges_and_the_disk_never_shrinks() {
         let dir = tempfile::tempdir().unwrap();
-        let e = Engine::with_paths(MachinePaths { name: "t".into(), data_dir: dir.path().into(), run_dir: dir.path().join("r") });
+        let e = Engine::with_paths(MachinePaths {
+            name: "t".into(),
+            data_dir: dir.path().into(),
+            run_dir: dir.path().join("r"),
+        });
         let l = e.settings_limits();
         assert_eq!((l.cpus.min, l.cpus.max), (1, 64));
         assert_eq!((l.memory_mib.min, l.memory_mib.max), (512, 262_144));
         assert_eq!((l.disk_gib.min, l.disk_now_gib), (8, 0));
-        std::fs::File::create(e.paths().data_disk()).unwrap().set_len(20 << 30).unwrap();
+        std::fs::File::create(e.paths().data_disk())
+            .unwrap()
+            .set_len(20 << 30)
+            .unwrap();
         let l = e.settings_limits();
         assert_eq!((l.disk_gib.min, l.disk_now_gib), (8, 20));
     }

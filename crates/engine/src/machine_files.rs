@@ -58,7 +58,13 @@ impl Engine {
         let mut file = match std::fs::File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(LogTail { kind, path, exists: false, lines: vec![], truncated: false })
+                return Ok(LogTail {
+                    kind,
+                    path,
+                    exists: false,
+                    lines: vec![],
+                    truncated: false,
+                })
             }
             Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
         };
@@ -79,7 +85,13 @@ impl Engine {
         }
         let skip = all.len().saturating_sub(max_lines);
         let lines = all[skip..].iter().map(|l| plain(l)).collect();
-        Ok(LogTail { kind, path, exists: true, lines, truncated: skip > 0 || from > 0 })
+        Ok(LogTail {
+            kind,
+            path,
+            exists: true,
+            lines,
+            truncated: skip > 0 || from > 0,
+        })
     }
 
     /// Bytes the data disk (images, containers, volumes) takes on the host's drive.
@@ -139,7 +151,11 @@ mod tests {
     use super::*;
 
     fn engine(dir: &std::path::Path) -> Engine {
-        Engine::with_paths(MachinePaths { name: "t".into(), data_dir: dir.join("data"), run_dir: dir.join("run") })
+        Engine::with_paths(MachinePaths {
+            name: "t".into(),
+            data_dir: dir.join("data"),
+            run_dir: dir.join("run"),
+        })
     }
 
     #[test]
@@ -158,11 +174,22 @@ mod tests {
         let mut f = std::fs::File::create(e.paths().console_log()).unwrap();
         for i in 0..50 {
             writeln!(f, "[    {i}.000] kernel line {i}\r").unwrap();
-            writeln!(f, "[    {i}.500] berth-agent: \u{1b}[32mdocker\u{1b}[0m: step {i}").unwrap();
+            writeln!(
+                f,
+                "[    {i}.500] berth-agent: \u{1b}[32mdocker\u{1b}[0m: step {i}"
+            )
+            .unwrap();
         }
         let t = e.log_tail(MachineLog::Console, 3).unwrap();
         assert!(t.exists && t.truncated);
-        assert_eq!(t.lines, ["[    48.500] berth-agent: docker: step 48", "[    49.000] kernel line 49", "[    49.500] berth-agent: docker: step 49"]);
+        assert_eq!(
+            t.lines,
+            [
+                "[    48.500] berth-agent: docker: step 48",
+                "[    49.000] kernel line 49",
+                "[    49.500] berth-agent: docker: step 49"
+            ]
+        );
         let a = e.log_tail(MachineLog::Agent, 1000).unwrap();
         assert_eq!(a.lines.len(), 50);
         assert!(a.lines.iter().all(|l| l.contains("berth-agent:")));
@@ -185,13 +212,24 @@ mod tests {
     async fn reset_deletes_the_data_and_keeps_the_settings() {
         let dir = tempfile::tempdir().unwrap();
         let e = engine(dir.path());
-        let cfg = MachineConfig { cpus: 3, insecure_registries: vec!["10.0.2.2:5000".into()], ..Default::default() };
+        let cfg = MachineConfig {
+            cpus: 3,
+            insecure_registries: vec!["10.0.2.2:5000".into()],
+            ..Default::default()
+        };
         e.set_settings(&cfg).await.unwrap();
-        std::fs::File::create(e.paths().data_disk()).unwrap().set_len(1 << 20).unwrap();
+        std::fs::File::create(e.paths().data_disk())
+            .unwrap()
+            .set_len(1 << 20)
+            .unwrap();
         std::fs::write(e.paths().daemon_log(), "old\n").unwrap();
         std::fs::write(e.previous_context_file(), "work").unwrap();
         let s = e.reset().await.unwrap();
-        assert_eq!(std::fs::read_to_string(e.previous_context_file()).unwrap(), "work", "switching back still works");
+        assert_eq!(
+            std::fs::read_to_string(e.previous_context_file()).unwrap(),
+            "work",
+            "switching back still works"
+        );
         assert!(!e.paths().data_disk().exists() && !e.paths().daemon_log().exists());
         assert_eq!(e.settings().await.unwrap(), cfg);
         assert_eq!(s.cpus, 3);

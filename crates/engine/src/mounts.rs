@@ -34,37 +34,55 @@ pub(crate) fn binds(mounts: &[VolumeMount]) -> Result<Vec<String>> {
         let target = m.target.trim();
         check_target(target)?;
         if targets.contains(&target) {
-            return Err(Error::Invalid(format!("{target} is mounted twice; give each volume its own container path")));
+            return Err(Error::Invalid(format!(
+                "{target} is mounted twice; give each volume its own container path"
+            )));
         }
         targets.push(target);
         check_source(source, target)?;
-        out.push(if m.read_only { format!("{source}:{target}:ro") } else { format!("{source}:{target}") });
+        out.push(if m.read_only {
+            format!("{source}:{target}:ro")
+        } else {
+            format!("{source}:{target}")
+        });
     }
     Ok(out)
 }
 
 fn check_target(target: &str) -> Result<()> {
     if target.is_empty() {
-        return Err(Error::Invalid("enter the path inside the container where the volume goes (e.g. /data)".into()));
+        return Err(Error::Invalid(
+            "enter the path inside the container where the volume goes (e.g. /data)".into(),
+        ));
     }
     if !target.starts_with('/') {
-        return Err(Error::Invalid(format!("the container path {target:?} must be absolute; start it with / (e.g. /{target})")));
+        return Err(Error::Invalid(format!(
+            "the container path {target:?} must be absolute; start it with / (e.g. /{target})"
+        )));
     }
     if target == "/" {
-        return Err(Error::Invalid("a volume cannot replace the container's root; choose a folder such as /data".into()));
+        return Err(Error::Invalid(
+            "a volume cannot replace the container's root; choose a folder such as /data".into(),
+        ));
     }
     if target.contains(':') {
-        return Err(Error::Invalid(format!("the container path {target:?} cannot contain ':'")));
+        return Err(Error::Invalid(format!(
+            "the container path {target:?} cannot contain ':'"
+        )));
     }
     Ok(())
 }
 
 fn check_source(source: &str, target: &str) -> Result<()> {
     if source.is_empty() {
-        return Err(Error::Invalid(format!("choose a volume or a machine path to mount at {target}")));
+        return Err(Error::Invalid(format!(
+            "choose a volume or a machine path to mount at {target}"
+        )));
     }
     if source.contains(':') {
-        return Err(Error::Invalid(format!("{source:?} cannot contain ':'; Docker reads it as source:target")));
+        return Err(Error::Invalid(format!(
+            "{source:?} cannot contain ':'; Docker reads it as source:target"
+        )));
     }
     if source.starts_with('/') {
         return Ok(());
@@ -75,7 +93,9 @@ fn check_source(source: &str, target: &str) -> Result<()> {
         )));
     }
     let valid_name = source.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && source.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        && source
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if !valid_name {
         return Err(Error::Invalid(format!(
             "{source:?} is not a valid volume name; use letters, digits and _ . - starting with a letter or digit"
@@ -89,13 +109,20 @@ mod tests {
     use super::*;
 
     fn m(source: &str, target: &str, read_only: bool) -> VolumeMount {
-        VolumeMount { source: source.into(), target: target.into(), read_only }
+        VolumeMount {
+            source: source.into(),
+            target: target.into(),
+            read_only,
+        }
     }
 
     #[test]
     fn named_volumes_and_machine_paths_become_binds() {
         let got = binds(&[m("data", "/var/lib/data", false), m(" /srv/www ", "/www", true)]).unwrap();
-        assert_eq!(got, vec!["data:/var/lib/data".to_string(), "/srv/www:/www:ro".to_string()]);
+        assert_eq!(
+            got,
+            vec!["data:/var/lib/data".to_string(), "/srv/www:/www:ro".to_string()]
+        );
         assert!(m("/srv", "/x", false).is_host_path());
         assert!(!m("data", "/x", false).is_host_path());
     }
@@ -111,7 +138,9 @@ mod tests {
         assert!(err(m("", "/data", false)).contains("choose a volume"));
         assert!(err(m("-bad", "/data", false)).contains("not a valid volume name"));
         assert!(err(m("C:/x", "/data", false)).contains("':'"));
-        let twice = binds(&[m("a", "/data", false), m("b", "/data", false)]).unwrap_err().to_string();
+        let twice = binds(&[m("a", "/data", false), m("b", "/data", false)])
+            .unwrap_err()
+            .to_string();
         assert!(twice.contains("mounted twice"), "{twice}");
     }
 

@@ -67,7 +67,12 @@ async fn get_settings(State(st): State<ApiState>) -> Json<MachineConfig> {
 async fn put_settings(State(st): State<ApiState>, body: Bytes) -> Response {
     let cfg: MachineConfig = match serde_json::from_slice(&body) {
         Ok(c) => c,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("settings are not valid JSON: {e}")),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("settings are not valid JSON: {e}"),
+            )
+        }
     };
     match supervisor::save_config(&st.paths, &cfg) {
         Ok(()) => {
@@ -79,7 +84,9 @@ async fn put_settings(State(st): State<ApiState>, body: Bytes) -> Response {
 }
 
 async fn events(State(st): State<ApiState>) -> Response {
-    let first = Event::Status { status: Box::new(st.shared.status()) };
+    let first = Event::Status {
+        status: Box::new(st.shared.status()),
+    };
     let rx = st.shared.subscribe();
     let stream = futures_util::stream::unfold((Some(first), rx), |(first, mut rx)| async move {
         let ev = match first {

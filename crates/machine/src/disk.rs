@@ -10,8 +10,17 @@ const GIB: u64 = 1 << 30;
 
 /// Makes sure the disk exists and is at least `size_gib`; returns its size in GiB.
 pub fn prepare_data_disk(path: &Path, size_gib: u64) -> Result<u64> {
-    let err = |source| Error::Disk { path: path.to_path_buf(), source };
-    let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(err)?;
+    let err = |source| Error::Disk {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(err)?;
     let len = file.metadata().map_err(err)?.len();
     let wanted = size_gib * GIB;
     if len < wanted {

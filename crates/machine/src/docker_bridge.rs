@@ -19,7 +19,9 @@ pub fn serve(docker_socket: &Path, vsock_socket: PathBuf) -> Result<JoinHandle<(
         .map_err(|e| Error::io("cannot restrict docker.sock to its owner", e))?;
     Ok(tokio::spawn(async move {
         loop {
-            let Ok((mut client, _)) = listener.accept().await else { continue };
+            let Ok((mut client, _)) = listener.accept().await else {
+                continue;
+            };
             let vsock = vsock_socket.clone();
             tokio::spawn(async move {
                 match guest::connect(&vsock, berth_proto::port::DOCKER).await {

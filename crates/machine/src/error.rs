@@ -25,7 +25,9 @@ pub enum Error {
         reason: String,
     },
     /// A host program is missing.
-    #[error("{program} is not installed; install it with `sudo apt-get install {package}` (or run scripts/setup)")]
+    #[error(
+        "{program} is not installed; install it with `sudo apt-get install {package}` (or run scripts/setup)"
+    )]
     MissingTool {
         /// The program.
         program: &'static str,
@@ -73,6 +75,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     /// An I/O error with what we were doing.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Error {
-        Error::Io { context: context.into(), source }
+        Error::Io {
+            context: context.into(),
+            source,
+        }
     }
 }

@@ -22,8 +22,12 @@ const UDP_IDLE: Duration = Duration::from_secs(60);
 /// what to do.
 pub async fn listen(transport: Transport, port: u16, vsock: PathBuf) -> Result<JoinHandle<()>, String> {
     let bound = match transport {
-        Transport::Tcp => TcpListener::bind(("127.0.0.1", port)).await.map(|l| tokio::spawn(tcp_loop(l, port, vsock))),
-        Transport::Udp => UdpSocket::bind(("127.0.0.1", port)).await.map(|s| tokio::spawn(udp_loop(s, port, vsock))),
+        Transport::Tcp => TcpListener::bind(("127.0.0.1", port))
+            .await
+            .map(|l| tokio::spawn(tcp_loop(l, port, vsock))),
+        Transport::Udp => UdpSocket::bind(("127.0.0.1", port))
+            .await
+            .map(|s| tokio::spawn(udp_loop(s, port, vsock))),
     };
     bound.map_err(|e| match e.kind() {
         std::io::ErrorKind::AddrInUse => format!(
@@ -54,7 +58,9 @@ async fn open_stream(vsock: &Path, transport: Transport, port: u16) -> anyhow::R
 
 async fn tcp_loop(listener: TcpListener, port: u16, vsock: PathBuf) {
     loop {
-        let Ok((mut client, _)) = listener.accept().await else { continue };
+        let Ok((mut client, _)) = listener.accept().await else {
+            continue;
+        };
         let vsock = vsock.clone();
         tokio::spawn(async move {
             let _ = client.set_nodelay(true);
@@ -73,7 +79,9 @@ async fn udp_loop(socket: UdpSocket, port: u16, vsock: PathBuf) {
     let mut flows: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
     let mut buf = vec![0u8; 65_535];
     loop {
-        let Ok((n, from)) = socket.recv_from(&mut buf).await else { continue };
+        let Ok((n, from)) = socket.recv_from(&mut buf).await else {
+            continue;
+        };
         flows.retain(|_, tx| !tx.is_closed());
         let tx = match flows.get(&from) {
             Some(tx) => tx.clone(),
@@ -89,7 +97,13 @@ async fn udp_loop(socket: UdpSocket, port: u16, vsock: PathBuf) {
     }
 }
 
-async fn udp_flow(socket: Arc<UdpSocket>, client: SocketAddr, mut rx: mpsc::Receiver<Vec<u8>>, port: u16, vsock: PathBuf) {
+async fn udp_flow(
+    socket: Arc<UdpSocket>,
+    client: SocketAddr,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+    port: u16,
+    vsock: PathBuf,
+) {
     let stream = match open_stream(&vsock, Transport::Udp, port).await {
         Ok(s) => s,
         Err(e) => {
@@ -147,18 +161,25 @@ mod tests {
         assert_eq!(read_frame(&mut data).await.unwrap(), Some(vec![]));
         assert_eq!(read_frame(&mut data).await.unwrap(), None);
         let mut cut: &[u8] = &[0, 9, b'x'];
-        assert!(read_frame(&mut cut).await.is_err(), "a truncated frame is an error");
+        assert!(
+            read_frame(&mut cut).await.is_err(),
+            "a truncated frame is an error"
+        );
     }
 
     #[tokio::test]
     async fn a_taken_port_is_explained_for_both_transports() {
         let t = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let p = t.local_addr().unwrap().port();
-        let e = listen(Transport::Tcp, p, "/nonexistent".into()).await.unwrap_err();
+        let e = listen(Transport::Tcp, p, "/nonexistent".into())
+            .await
+            .unwrap_err();
         assert!(e.contains(&format!("host port {p} is already in use")), "{e}");
         let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let p = u.local_addr().unwrap().port();
-        let e = listen(Transport::Udp, p, "/nonexistent".into()).await.unwrap_err();
+        let e = listen(Transport::Udp, p, "/nonexistent".into())
+            .await
+            .unwrap_err();
         assert!(e.contains("already in use"), "{e}");
     }
 }

@@ -47,12 +47,20 @@ impl GuestImage {
     pub fn open(dir: &Path) -> Result<GuestImage> {
         let path = dir.join("manifest.json");
         let text = std::fs::read_to_string(&path).map_err(|_| Error::NoImage(dir.to_path_buf()))?;
-        let manifest: Manifest =
-            serde_json::from_str(&text).map_err(|e| Error::BadImage { path: path.clone(), reason: e.to_string() })?;
-        let image = GuestImage { dir: dir.to_path_buf(), manifest };
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| Error::BadImage {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let image = GuestImage {
+            dir: dir.to_path_buf(),
+            manifest,
+        };
         for f in [image.kernel(), image.rootfs()] {
             if !f.is_file() {
-                return Err(Error::BadImage { path, reason: format!("{} is missing", f.display()) });
+                return Err(Error::BadImage {
+                    path,
+                    reason: format!("{} is missing", f.display()),
+                });
             }
         }
         Ok(image)
@@ -79,13 +87,19 @@ mod tests {
         let err = GuestImage::open(dir.path()).unwrap_err().to_string();
         assert!(err.contains("vm-image/build"), "{err}");
         std::fs::write(dir.path().join("manifest.json"), "{").unwrap();
-        assert!(GuestImage::open(dir.path()).unwrap_err().to_string().contains("unreadable"));
+        assert!(GuestImage::open(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("unreadable"));
         std::fs::write(
             dir.path().join("manifest.json"),
             r#"{"image_id":"x","kernel":"bzImage","rootfs":"rootfs.erofs","kernel_release":"6.1","docker":"26"}"#,
         )
         .unwrap();
-        assert!(GuestImage::open(dir.path()).unwrap_err().to_string().contains("bzImage is missing"));
+        assert!(GuestImage::open(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("bzImage is missing"));
         std::fs::write(dir.path().join("bzImage"), "k").unwrap();
         std::fs::write(dir.path().join("rootfs.erofs"), "r").unwrap();
         assert_eq!(GuestImage::open(dir.path()).unwrap().manifest.image_id, "x");

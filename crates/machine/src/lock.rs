@@ -40,7 +40,10 @@ impl MachineLock {
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
             let mut s = String::new();
             let _ = file.read_to_string(&mut s);
-            return Err(Error::AlreadyRunning { name: name.to_string(), pid: s.trim().parse().unwrap_or(0) });
+            return Err(Error::AlreadyRunning {
+                name: name.to_string(),
+                pid: s.trim().parse().unwrap_or(0),
+            });
         }
         let write = |f: &mut File| -> std::io::Result<()> {
             f.set_len(0)?;
@@ -63,7 +66,10 @@ mod tests {
         assert_eq!(holder(&p), None);
         let lock = MachineLock::acquire(&p, "default").unwrap();
         let err = MachineLock::acquire(&p, "default").unwrap_err();
-        assert!(err.to_string().contains(&format!("pid {}", std::process::id())), "{err}");
+        assert!(
+            err.to_string().contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
         assert_eq!(holder(&p), Some(std::process::id()));
         drop(lock);
         assert_eq!(holder(&p), None);

@@ -37,15 +37,19 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("berthd: error: {e:#}");
-            let already = e.downcast_ref::<Error>().is_some_and(|e| matches!(e, Error::AlreadyRunning { .. }));
+            let already = e
+                .downcast_ref::<Error>()
+                .is_some_and(|e| matches!(e, Error::AlreadyRunning { .. }));
             ExitCode::from(if already { 3 } else { 2 })
         }
     }
 }
 
 async fn run(paths: MachinePaths) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&paths.data_dir).with_context(|| format!("cannot create {}", paths.data_dir.display()))?;
-    std::fs::create_dir_all(&paths.run_dir).with_context(|| format!("cannot create {}", paths.run_dir.display()))?;
+    std::fs::create_dir_all(&paths.data_dir)
+        .with_context(|| format!("cannot create {}", paths.data_dir.display()))?;
+    std::fs::create_dir_all(&paths.run_dir)
+        .with_context(|| format!("cannot create {}", paths.run_dir.display()))?;
     // Traversable but not listable: each socket carries its own mode (docker.sock and control.sock are
     // 0600); passt, which runs as nobody under root, must reach its own folder inside.
     let _ = std::fs::set_permissions(&paths.run_dir, std::fs::Permissions::from_mode(0o711));
@@ -66,14 +70,24 @@ async fn run(paths: MachinePaths) -> anyhow::Result<()> {
 
     let control = paths.control_socket();
     let _ = std::fs::remove_file(&control);
-    let listener = UnixListener::bind(&control).with_context(|| format!("cannot listen on {}", control.display()))?;
+    let listener =
+        UnixListener::bind(&control).with_context(|| format!("cannot listen on {}", control.display()))?;
     let _ = std::fs::set_permissions(&control, std::fs::Permissions::from_mode(0o600));
 
     let (tx, rx) = tokio::sync::mpsc::channel(8);
-    let app = router(ApiState { shared: shared.clone(), commands: tx.clone(), paths: paths.clone() });
+    let app = router(ApiState {
+        shared: shared.clone(),
+        commands: tx.clone(),
+        paths: paths.clone(),
+    });
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let sup = Supervisor { paths: paths.clone(), image, backend, shared: shared.clone() };
+    let sup = Supervisor {
+        paths: paths.clone(),
+        image,
+        backend,
+        shared: shared.clone(),
+    };
     let machine = tokio::spawn(sup.run(rx));
     // SIGTERM / Ctrl-C stop the machine the same way `berth stop` does.
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -95,7 +109,12 @@ async fn run(paths: MachinePaths) -> anyhow::Result<()> {
     // Let the stop request's response go out before the socket disappears.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     server.abort();
-    for p in [control, paths.docker_socket(), paths.vsock_socket(), paths.vhost_socket()] {
+    for p in [
+        control,
+        paths.docker_socket(),
+        paths.vsock_socket(),
+        paths.vhost_socket(),
+    ] {
         let _ = std::fs::remove_file(p);
     }
     tracing::info!("machine stopped");
@@ -105,6 +124,10 @@ async fn run(paths: MachinePaths) -> anyhow::Result<()> {
 fn init_logging(paths: &MachinePaths) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG").unwrap_or_else(|_| "info".into());
     // stderr is the daemon log (the CLI redirects it there when it starts berthd).
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .init();
     tracing::info!(log = %paths.daemon_log().display(), "berthd {}", env!("CARGO_PKG_VERSION"));
 }

@@ -26,7 +26,11 @@ pub fn socket_path(preferred: &Path) -> PathBuf {
         .parent()
         .and_then(Path::parent)
         .map(|above| {
-            above.ancestors().all(|a| std::fs::metadata(a).map(|m| m.permissions().mode() & 0o001 != 0).unwrap_or(true))
+            above.ancestors().all(|a| {
+                std::fs::metadata(a)
+                    .map(|m| m.permissions().mode() & 0o001 != 0)
+                    .unwrap_or(true)
+            })
         })
         .unwrap_or(true);
     if !root || reachable {
@@ -34,12 +38,20 @@ pub fn socket_path(preferred: &Path) -> PathBuf {
     }
     let mut h = std::collections::hash_map::DefaultHasher::new();
     preferred.hash(&mut h);
-    std::env::temp_dir().join("berth-passt").join(format!("{:016x}", h.finish())).join("passt.sock")
+    std::env::temp_dir()
+        .join("berth-passt")
+        .join(format!("{:016x}", h.finish()))
+        .join("passt.sock")
 }
 
 /// Starts passt serving `socket`, and waits until the socket exists.
 pub async fn start(socket: &Path, net: &GuestNet, log: &Path) -> Result<Child> {
-    let dir = socket.parent().ok_or_else(|| Error::io("passt socket has no folder", std::io::ErrorKind::InvalidInput.into()))?;
+    let dir = socket.parent().ok_or_else(|| {
+        Error::io(
+            "passt socket has no folder",
+            std::io::ErrorKind::InvalidInput.into(),
+        )
+    })?;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     if let Some(base) = dir.parent() {
         if base.file_name().is_some_and(|n| n == "berth-passt") {
@@ -63,7 +75,14 @@ pub async fn start(socket: &Path, net: &GuestNet, log: &Path) -> Result<Child> {
     let mut child = Command::new("passt")
         .args(["-f", "-1", "-q", "-4", "-s"])
         .arg(socket)
-        .args(["-a", &net.address, "-n", &net.prefix.to_string(), "-g", &net.gateway])
+        .args([
+            "-a",
+            &net.address,
+            "-n",
+            &net.prefix.to_string(),
+            "-g",
+            &net.gateway,
+        ])
         .args(["--dns-forward", &net.dns])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -71,19 +90,32 @@ pub async fn start(socket: &Path, net: &GuestNet, log: &Path) -> Result<Child> {
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::MissingTool { program: "passt", package: "passt" },
-            _ => Error::Spawn { what: "passt", source: e },
+            std::io::ErrorKind::NotFound => Error::MissingTool {
+                program: "passt",
+                package: "passt",
+            },
+            _ => Error::Spawn {
+                what: "passt",
+                source: e,
+            },
         })?;
     for _ in 0..100 {
         if socket.exists() {
             return Ok(child);
         }
         if let Ok(Some(status)) = child.try_wait() {
-            return Err(Error::Boot(format!("passt exited ({status}); see {}", log.display())));
+            return Err(Error::Boot(format!(
+                "passt exited ({status}); see {}",
+                log.display()
+            )));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Err(Error::Boot(format!("passt did not create {} within 5s; see {}", socket.display(), log.display())))
+    Err(Error::Boot(format!(
+        "passt did not create {} within 5s; see {}",
+        socket.display(),
+        log.display()
+    )))
 }
 
 #[cfg(test)]
@@ -98,8 +130,16 @@ mod tests {
         let chosen = socket_path(&preferred);
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } == 0 {
-            assert!(chosen.starts_with(std::env::temp_dir().join("berth-passt")), "{}", chosen.display());
-            assert_eq!(chosen, socket_path(&preferred), "the same machine gets the same folder");
+            assert!(
+                chosen.starts_with(std::env::temp_dir().join("berth-passt")),
+                "{}",
+                chosen.display()
+            );
+            assert_eq!(
+                chosen,
+                socket_path(&preferred),
+                "the same machine gets the same folder"
+            );
         } else {
             assert_eq!(chosen, preferred, "passt keeps our user when we are not root");
         }

@@ -43,7 +43,10 @@ pub fn published_ports(containers: &[bollard::models::ContainerSummary]) -> Publ
 /// Keeps the host's listeners in step with the guest's published ports until aborted.
 pub fn watch(docker_socket: PathBuf, vsock_socket: PathBuf, shared: Shared) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut fwd = Forwards { vsock: vsock_socket, live: HashMap::new() };
+        let mut fwd = Forwards {
+            vsock: vsock_socket,
+            live: HashMap::new(),
+        };
         loop {
             if let Err(e) = follow(&docker_socket, &mut fwd, &shared).await {
                 tracing::warn!(error = %e, "docker event stream ended; resubscribing");
@@ -54,16 +57,22 @@ pub fn watch(docker_socket: PathBuf, vsock_socket: PathBuf, shared: Shared) -> J
 }
 
 async fn follow(docker_socket: &std::path::Path, fwd: &mut Forwards, shared: &Shared) -> anyhow::Result<()> {
-    let docker = Docker::connect_with_unix(&docker_socket.to_string_lossy(), 60, bollard::API_DEFAULT_VERSION)?;
+    let docker =
+        Docker::connect_with_unix(&docker_socket.to_string_lossy(), 60, bollard::API_DEFAULT_VERSION)?;
     let mut filters = HashMap::new();
     filters.insert("type".to_string(), vec!["container".to_string()]);
-    let opts = bollard::query_parameters::EventsOptionsBuilder::default().filters(&filters).build();
+    let opts = bollard::query_parameters::EventsOptionsBuilder::default()
+        .filters(&filters)
+        .build();
     let mut events = docker.events(Some(opts));
     fwd.reconcile(&docker, shared).await?;
     while let Some(ev) = events.next().await {
         let ev = ev?;
         let action = ev.action.unwrap_or_default();
-        if matches!(action.as_str(), "start" | "die" | "stop" | "kill" | "destroy" | "pause" | "unpause" | "restart") {
+        if matches!(
+            action.as_str(),
+            "start" | "die" | "stop" | "kill" | "destroy" | "pause" | "unpause" | "restart"
+        ) {
             fwd.reconcile(&docker, shared).await?;
         }
     }
@@ -80,9 +89,16 @@ struct Forwards {
 
 impl Forwards {
     async fn reconcile(&mut self, docker: &Docker, shared: &Shared) -> anyhow::Result<()> {
-        let opts = bollard::query_parameters::ListContainersOptionsBuilder::default().all(false).build();
+        let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
+            .all(false)
+            .build();
         let want = published_ports(&docker.list_containers(Some(opts)).await?);
-        let gone: Vec<_> = self.live.keys().filter(|k| !want.contains_key(*k)).cloned().collect();
+        let gone: Vec<_> = self
+            .live
+            .keys()
+            .filter(|k| !want.contains_key(*k))
+            .cloned()
+            .collect();
         for key in gone {
             if let Some((_, Some(task))) = self.live.remove(&key) {
                 // Wait until the listener is really closed, so a container started right after on the
@@ -117,12 +133,20 @@ async fn open(
     vsock: PathBuf,
 ) -> (ForwardedPort, Option<JoinHandle<()>>) {
     let (transport, port) = key.clone();
-    let mut fp = ForwardedPort { transport: transport.clone(), port, containers, state: ForwardState::Failed, error: None };
+    let mut fp = ForwardedPort {
+        transport: transport.clone(),
+        port,
+        containers,
+        state: ForwardState::Failed,
+        error: None,
+    };
     let t = match transport.as_str() {
         "tcp" => Transport::Tcp,
         "udp" => Transport::Udp,
         other => {
-            fp.error = Some(format!("{other} ports cannot be forwarded; reach it from another container"));
+            fp.error = Some(format!(
+                "{other} ports cannot be forwarded; reach it from another container"
+            ));
             return (fp, None);
         }
     };
@@ -144,18 +168,39 @@ mod tests {
     use bollard::models::{ContainerSummary, PortSummary as Port, PortSummaryTypeEnum as PortTypeEnum};
 
     fn container(name: &str, ports: Vec<Port>) -> ContainerSummary {
-        ContainerSummary { names: Some(vec![format!("/{name}")]), ports: Some(ports), ..Default::default() }
+        ContainerSummary {
+            names: Some(vec![format!("/{name}")]),
+            ports: Some(ports),
+            ..Default::default()
+        }
     }
 
     fn port(public: Option<u16>, typ: PortTypeEnum, ip: &str) -> Port {
-        Port { ip: Some(ip.into()), private_port: 80, public_port: public, typ: Some(typ) }
+        Port {
+            ip: Some(ip.into()),
+            private_port: 80,
+            public_port: public,
+            typ: Some(typ),
+        }
     }
 
     #[test]
     fn published_ports_dedupes_ipv4_and_ipv6_and_skips_unpublished() {
         let cs = vec![
-            container("web", vec![port(Some(8080), PortTypeEnum::TCP, "0.0.0.0"), port(Some(8080), PortTypeEnum::TCP, "::")]),
-            container("dns", vec![port(Some(5353), PortTypeEnum::UDP, "0.0.0.0"), port(None, PortTypeEnum::TCP, "")]),
+            container(
+                "web",
+                vec![
+                    port(Some(8080), PortTypeEnum::TCP, "0.0.0.0"),
+                    port(Some(8080), PortTypeEnum::TCP, "::"),
+                ],
+            ),
+            container(
+                "dns",
+                vec![
+                    port(Some(5353), PortTypeEnum::UDP, "0.0.0.0"),
+                    port(None, PortTypeEnum::TCP, ""),
+                ],
+            ),
         ];
         let p = published_ports(&cs);
         assert_eq!(p.len(), 2);
@@ -170,6 +215,9 @@ mod tests {
         let (fp, task) = open(&("tcp".into(), n), vec!["web".into()], "/nonexistent".into()).await;
         assert!(task.is_none());
         assert_eq!(fp.state, ForwardState::Failed);
-        assert!(fp.error.unwrap().contains(&format!("host port {n} is already in use")));
+        assert!(fp
+            .error
+            .unwrap()
+            .contains(&format!("host port {n} is already in use")));
     }
 }

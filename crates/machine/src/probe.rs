@@ -21,7 +21,11 @@ const FIRST_OUTPUT_BUDGET: Duration = Duration::from_secs(5);
 /// How a probe that ended before the root mount is described.
 const EXITED: &str = "a Linux test boot failed";
 /// What the kernel prints once it got as far as mounting root.
-const ROOT_MARKERS: [&str; 3] = ["VFS: Unable to mount root", "VFS: Cannot open root device", "Kernel panic"];
+const ROOT_MARKERS: [&str; 3] = [
+    "VFS: Unable to mount root",
+    "VFS: Cannot open root device",
+    "Kernel panic",
+];
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Cached {
@@ -39,7 +43,10 @@ pub async fn choose_backend(kernel: &Path, cache: &Path) -> Backend {
             _ => None,
         };
         if let Some(kind) = kind {
-            return Backend { kind, reason: format!("chosen by BERTH_BACKEND={forced}") };
+            return Backend {
+                kind,
+                reason: format!("chosen by BERTH_BACKEND={forced}"),
+            };
         }
         tracing::warn!(value = %forced, "ignoring BERTH_BACKEND (use berth-vmm, qemu-kvm or qemu-tcg)");
     }
@@ -55,30 +62,47 @@ pub async fn choose_backend(kernel: &Path, cache: &Path) -> Backend {
         return c.backend;
     }
     let backend = probe_kvm(kernel).await;
-    let _ = std::fs::write(cache, serde_json::to_vec(&Cached { key, backend: backend.clone() }).unwrap_or_default());
+    let _ = std::fs::write(
+        cache,
+        serde_json::to_vec(&Cached {
+            key,
+            backend: backend.clone(),
+        })
+        .unwrap_or_default(),
+    );
     backend
 }
 
 fn tcg(reason: String) -> Backend {
-    Backend { kind: BackendKind::QemuTcg, reason }
+    Backend {
+        kind: BackendKind::QemuTcg,
+        reason,
+    }
 }
 
 fn kvm_device_usable() -> Result<(), String> {
-    match std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm") {
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+    {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Err("/dev/kvm does not exist (hardware virtualization is off in firmware or unavailable)".into())
         }
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            Err("no permission to open /dev/kvm (add yourself to the kvm group: sudo usermod -aG kvm $USER)".into())
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(
+            "no permission to open /dev/kvm (add yourself to the kvm group: sudo usermod -aG kvm $USER)"
+                .into(),
+        ),
         Err(e) => Err(format!("/dev/kvm cannot be opened ({e})")),
     }
 }
 
 fn cache_key(kernel: &Path) -> String {
     let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
-    let meta = std::fs::metadata(kernel).map(|m| (m.len(), m.modified().ok())).ok();
+    let meta = std::fs::metadata(kernel)
+        .map(|m| (m.len(), m.modified().ok()))
+        .ok();
     format!("{}|{}|{:?}", boot.trim(), kernel.display(), meta)
 }
 
@@ -95,7 +119,10 @@ async fn probe_kvm(kernel: &Path) -> Backend {
     }
     let vmm_failed = match attempt {
         Ok(()) => {
-            return Backend { kind: BackendKind::BerthVmm, reason: "KVM booted a test kernel under berth-vmm".into() }
+            return Backend {
+                kind: BackendKind::BerthVmm,
+                reason: "KVM booted a test kernel under berth-vmm".into(),
+            }
         }
         Err(why) => why,
     };
@@ -114,17 +141,29 @@ async fn probe_kvm(kernel: &Path) -> Backend {
 
 fn qemu_probe_command(kernel: &Path) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new("qemu-system-x86_64");
-    cmd.args(["-M", "microvm", "-accel", "kvm", "-cpu", "host", "-m", "256", "-smp", "1"])
-        .args(["-nodefaults", "-no-user-config", "-nographic", "-no-reboot", "-serial", "stdio"])
-        .arg("-kernel")
-        .arg(kernel)
-        .args(["-append", "console=ttyS0 panic=-1 reboot=t root=/dev/nonexistent"]);
+    cmd.args([
+        "-M", "microvm", "-accel", "kvm", "-cpu", "host", "-m", "256", "-smp", "1",
+    ])
+    .args([
+        "-nodefaults",
+        "-no-user-config",
+        "-nographic",
+        "-no-reboot",
+        "-serial",
+        "stdio",
+    ])
+    .arg("-kernel")
+    .arg(kernel)
+    .args(["-append", "console=ttyS0 panic=-1 reboot=t root=/dev/nonexistent"]);
     cmd
 }
 
 /// Runs a probe boot; Ok once the console shows the kernel reached its root mount.
 async fn boot_probe(mut cmd: tokio::process::Command, name: &str) -> Result<(), String> {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
     let mut child = cmd.spawn().map_err(|e| format!("{name} could not start ({e})"))?;
     let mut stdout = child.stdout.take().ok_or("no console pipe")?;
     let mut stderr = child.stderr.take().ok_or("no stderr pipe")?;
@@ -137,13 +176,25 @@ async fn boot_probe(mut cmd: tokio::process::Command, name: &str) -> Result<(), 
     let mut console = Vec::new();
     let mut buf = [0u8; 4096];
     let verdict = loop {
-        let budget = if console.is_empty() { FIRST_OUTPUT_BUDGET } else { KVM_BOOT_BUDGET };
+        let budget = if console.is_empty() {
+            FIRST_OUTPUT_BUDGET
+        } else {
+            KVM_BOOT_BUDGET
+        };
         let left = budget.saturating_sub(started.elapsed());
         match tokio::time::timeout(left, stdout.read(&mut buf)).await {
             Err(_) if console.is_empty() => {
-                break Err(format!("a Linux test boot printed nothing within {}s", budget.as_secs()))
+                break Err(format!(
+                    "a Linux test boot printed nothing within {}s",
+                    budget.as_secs()
+                ))
             }
-            Err(_) => break Err(format!("a Linux test boot did not finish within {}s", budget.as_secs())),
+            Err(_) => {
+                break Err(format!(
+                    "a Linux test boot did not finish within {}s",
+                    budget.as_secs()
+                ))
+            }
             Ok(Ok(0)) | Ok(Err(_)) => break Err(String::new()),
             Ok(Ok(n)) => {
                 console.extend_from_slice(&buf[..n]);
@@ -160,7 +211,10 @@ async fn boot_probe(mut cmd: tokio::process::Command, name: &str) -> Result<(), 
         Err(why) if !why.is_empty() => Err(why),
         Err(_) => {
             let err = err_task.await.unwrap_or_default();
-            Err(format!("{EXITED} ({})", err.lines().last().unwrap_or("no output").trim()))
+            Err(format!(
+                "{EXITED} ({})",
+                err.lines().last().unwrap_or("no output").trim()
+            ))
         }
     }
 }
@@ -177,7 +231,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_boot_that_reaches_the_root_mount_passes_without_waiting_for_exit() {
-        let r = boot_probe(sh("echo 'Linux version 6.1'; echo 'VFS: Unable to mount root fs'; sleep 30"), "t").await;
+        let r = boot_probe(
+            sh("echo 'Linux version 6.1'; echo 'VFS: Unable to mount root fs'; sleep 30"),
+            "t",
+        )
+        .await;
         assert_eq!(r, Ok(()));
     }
 
@@ -185,7 +243,11 @@ mod tests {
     async fn a_hypervisor_that_fails_says_why() {
         let r = boot_probe(sh("echo 'KVM: entry failed' >&2; exit 1"), "t").await;
         assert_eq!(r, Err("a Linux test boot failed (KVM: entry failed)".into()));
-        let r = boot_probe(tokio::process::Command::new("/nonexistent/berth-vmm"), "berth-vmm").await;
+        let r = boot_probe(
+            tokio::process::Command::new("/nonexistent/berth-vmm"),
+            "berth-vmm",
+        )
+        .await;
         assert!(r.unwrap_err().starts_with("berth-vmm could not start"));
     }
 }

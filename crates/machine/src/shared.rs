@@ -22,7 +22,13 @@ impl Shared {
     /// Starts from `status`.
     pub fn new(status: Status) -> Shared {
         let (events, _) = broadcast::channel(256);
-        Shared { inner: Arc::new(Inner { status: Mutex::new(status), booted_at: Mutex::new(None), events }) }
+        Shared {
+            inner: Arc::new(Inner {
+                status: Mutex::new(status),
+                booted_at: Mutex::new(None),
+                events,
+            }),
+        }
     }
 
     /// A copy of the current status, uptime filled in.
@@ -49,7 +55,9 @@ impl Shared {
             }
             s.clone()
         };
-        let _ = self.inner.events.send(Event::Status { status: Box::new(snapshot) });
+        let _ = self.inner.events.send(Event::Status {
+            status: Box::new(snapshot),
+        });
     }
 
     /// Logs a line and sends it to subscribers.

@@ -100,7 +100,8 @@ impl Supervisor {
                         s.restarts += 1;
                         s.last_crash = Some(why.clone());
                     });
-                    self.shared.log(format!("the guest stopped unexpectedly ({why}); restarting it"));
+                    self.shared
+                        .log(format!("the guest stopped unexpectedly ({why}); restarting it"));
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
@@ -112,7 +113,11 @@ impl Supervisor {
         crate::disk::prepare_data_disk(&p.data_disk(), cfg.disk_gib)?;
         let kind = self.backend.kind;
         // berth-vmm serves the vsock device itself; QEMU gets ours as a vhost-user backend.
-        let vsock = if kind == BackendKind::BerthVmm { None } else { Some(self.start_vhost_vsock().await?) };
+        let vsock = if kind == BackendKind::BerthVmm {
+            None
+        } else {
+            Some(self.start_vhost_vsock().await?)
+        };
 
         let net = GuestNet::default();
         let passt_socket = passt::socket_path(&p.passt_socket());
@@ -150,16 +155,35 @@ impl Supervisor {
             .open(p.hypervisor_log())
             .map_err(|e| Error::io("cannot open the hypervisor log", e))?;
         let (mut cmd, program, package) = match kind {
-            BackendKind::BerthVmm => (backend::vmm::command(&spec), "berth-vmm", "berth (cargo build --release)"),
-            _ => (backend::qemu::command(kind, &spec), "qemu-system-x86_64", "qemu-system-x86"),
+            BackendKind::BerthVmm => (
+                backend::vmm::command(&spec),
+                "berth-vmm",
+                "berth (cargo build --release)",
+            ),
+            _ => (
+                backend::qemu::command(kind, &spec),
+                "qemu-system-x86_64",
+                "qemu-system-x86",
+            ),
         };
         let hypervisor = cmd.stderr(hv_log).spawn().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::MissingTool { program, package },
-            _ => Error::Spawn { what: "the hypervisor", source: e },
+            _ => Error::Spawn {
+                what: "the hypervisor",
+                source: e,
+            },
         })?;
         self.shared.set_booted(Some(Instant::now()));
         self.shared.log(format!("guest booting with {kind:?}"));
-        Ok(Guest { hypervisor, kind, passt, _vsock: vsock, control: None, bridge: None, ports: None })
+        Ok(Guest {
+            hypervisor,
+            kind,
+            passt,
+            _vsock: vsock,
+            control: None,
+            bridge: None,
+            ports: None,
+        })
     }
 
     /// Starts our vsock device as a vhost-user backend for QEMU and waits for its socket.
@@ -178,7 +202,10 @@ impl Supervisor {
                     tracing::error!(error = %e, "vsock device stopped");
                 }
             })
-            .map_err(|e| Error::Spawn { what: "the vsock device", source: e })?;
+            .map_err(|e| Error::Spawn {
+                what: "the vsock device",
+                source: e,
+            })?;
         wait_for_file(&p.vhost_socket(), Duration::from_secs(5)).await?;
         Ok(vsock)
     }
@@ -230,7 +257,11 @@ impl Supervisor {
     /// Handles one agent message; returns Some(true) once Docker became ready.
     fn on_agent(&self, m: AgentMessage, g: &mut Guest) -> Option<bool> {
         match m {
-            AgentMessage::Hello { agent_version, kernel, .. } => {
+            AgentMessage::Hello {
+                agent_version,
+                kernel,
+                ..
+            } => {
                 self.shared.update(|s| {
                     s.versions.agent = Some(agent_version);
                     s.versions.kernel = Some(kernel);
@@ -266,7 +297,8 @@ impl Supervisor {
                         self.shared.clone(),
                     ));
                 }
-                self.shared.log(format!("Docker Engine {docker_version} is ready"));
+                self.shared
+                    .log(format!("Docker Engine {docker_version} is ready"));
                 self.shared.update(|s| {
                     s.state = MachineState::Running;
                     s.detail = None;
@@ -275,8 +307,14 @@ impl Supervisor {
                 });
                 Some(true)
             }
-            AgentMessage::ServiceExited { name, status, restart_in_ms } => {
-                self.shared.log(format!("guest: {name} exited ({status}); restarting in {restart_in_ms} ms"));
+            AgentMessage::ServiceExited {
+                name,
+                status,
+                restart_in_ms,
+            } => {
+                self.shared.log(format!(
+                    "guest: {name} exited ({status}); restarting in {restart_in_ms} ms"
+                ));
                 None
             }
             AgentMessage::Pong => None,
@@ -286,8 +324,12 @@ impl Supervisor {
     async fn try_control(&self, tx: &mpsc::Sender<AgentMessage>) -> Result<OwnedWriteHalf> {
         let s = guest::connect(&self.paths.vsock_socket(), berth_proto::port::CONTROL).await?;
         let (r, mut w) = s.into_split();
-        for m in [HostMessage::Hello { protocol: berth_proto::PROTOCOL_VERSION }, HostMessage::SetClock { unix_ms: now_ms() }]
-        {
+        for m in [
+            HostMessage::Hello {
+                protocol: berth_proto::PROTOCOL_VERSION,
+            },
+            HostMessage::SetClock { unix_ms: now_ms() },
+        ] {
             send(&mut w, &m).await?;
         }
         let tx = tx.clone();
@@ -313,15 +355,23 @@ impl Supervisor {
             s.detail = Some("stopping Docker Engine and the guest".into());
         });
         let asked = match g.control.as_mut() {
-            Some(w) => send(w, &HostMessage::Shutdown { deadline_ms: SHUTDOWN_DEADLINE.as_millis() as u64 })
-                .await
-                .is_ok(),
+            Some(w) => send(
+                w,
+                &HostMessage::Shutdown {
+                    deadline_ms: SHUTDOWN_DEADLINE.as_millis() as u64,
+                },
+            )
+            .await
+            .is_ok(),
             None => false,
         };
         let clean = asked
-            && tokio::time::timeout(SHUTDOWN_DEADLINE + Duration::from_secs(5), g.hypervisor.wait()).await.is_ok();
+            && tokio::time::timeout(SHUTDOWN_DEADLINE + Duration::from_secs(5), g.hypervisor.wait())
+                .await
+                .is_ok();
         if !clean {
-            self.shared.log("the guest did not power off in time; stopping it forcibly");
+            self.shared
+                .log("the guest did not power off in time; stopping it forcibly");
         }
         g.teardown().await;
         let _ = std::fs::remove_file(self.paths.docker_socket());
@@ -353,7 +403,10 @@ async fn send(w: &mut OwnedWriteHalf, m: &HostMessage) -> Result<()> {
     let mut line = serde_json::to_vec(m).map_err(|e| Error::Boot(e.to_string()))?;
     line.push(b'\n');
     w.write_all(&line).await.map_err(|e| {
-        Error::Vsock(guest::VsockError { port: berth_proto::port::CONTROL, reason: e.to_string() })
+        Error::Vsock(guest::VsockError {
+            port: berth_proto::port::CONTROL,
+            reason: e.to_string(),
+        })
     })
 }
 
@@ -391,7 +444,13 @@ fn describe_exit(
         Err(e) => format!("hypervisor could not be waited for: {e}"),
     };
     let tail = std::fs::read_to_string(console).unwrap_or_default();
-    let last = tail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
+    let last = tail
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_string();
     if last.is_empty() {
         how
     } else {
@@ -410,9 +469,15 @@ pub fn load_config(paths: &MachinePaths) -> MachineConfig {
 /// Writes settings after validating them.
 pub fn save_config(paths: &MachinePaths, cfg: &MachineConfig) -> Result<()> {
     cfg.validate()?;
-    let disk_now = std::fs::metadata(paths.data_disk()).map(|m| m.len() >> 30).unwrap_or(0);
+    let disk_now = std::fs::metadata(paths.data_disk())
+        .map(|m| m.len() >> 30)
+        .unwrap_or(0);
     if cfg.disk_gib < disk_now {
-        return Err(berth_api::ConfigError::DiskShrink { current: disk_now, wanted: cfg.disk_gib }.into());
+        return Err(berth_api::ConfigError::DiskShrink {
+            current: disk_now,
+            wanted: cfg.disk_gib,
+        }
+        .into());
     }
     let path: PathBuf = paths.config_file();
     let json = serde_json::to_vec_pretty(cfg).map_err(|e| Error::Boot(e.to_string()))?;
@@ -420,5 +485,8 @@ pub fn save_config(paths: &MachinePaths, cfg: &MachineConfig) -> Result<()> {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }

@@ -97,16 +97,24 @@ mod tests {
 
     #[test]
     fn missing_or_garbled_config_is_explained() {
-        assert!(GuestConfig::from_cmdline("console=ttyS0").unwrap_err().contains("no berth.config"));
-        assert!(GuestConfig::from_cmdline("berth.config=%%%").unwrap_err().contains("not base64"));
+        assert!(GuestConfig::from_cmdline("console=ttyS0")
+            .unwrap_err()
+            .contains("no berth.config"));
+        assert!(GuestConfig::from_cmdline("berth.config=%%%")
+            .unwrap_err()
+            .contains("not base64"));
         let not_json = format!("berth.config={}", URL_SAFE_NO_PAD.encode(b"{\"x\":1}"));
-        assert!(GuestConfig::from_cmdline(&not_json).unwrap_err().contains("not a valid config"));
+        assert!(GuestConfig::from_cmdline(&not_json)
+            .unwrap_err()
+            .contains("not a valid config"));
     }
 
     #[test]
     fn fits_the_x86_command_line_limit_with_room_to_spare() {
         let mut cfg = sample();
-        cfg.insecure_registries = (0..8).map(|i| format!("registry-{i}.example.internal:5000")).collect();
+        cfg.insecure_registries = (0..8)
+            .map(|i| format!("registry-{i}.example.internal:5000"))
+            .collect();
         assert!(cfg.to_cmdline_arg().len() < 1200);
     }
 }

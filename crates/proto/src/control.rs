@@ -94,10 +94,19 @@ mod tests {
     #[test]
     fn messages_are_tagged_json_objects() {
         let m = HostMessage::Shutdown { deadline_ms: 10_000 };
-        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"type":"shutdown","deadline_ms":10000}"#);
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"type":"shutdown","deadline_ms":10000}"#
+        );
         let a: AgentMessage =
             serde_json::from_str(r#"{"type":"status","phase":"data_disk","message":"formatting"}"#).unwrap();
-        assert_eq!(a, AgentMessage::Status { phase: Phase::DataDisk, message: "formatting".into() });
+        assert_eq!(
+            a,
+            AgentMessage::Status {
+                phase: Phase::DataDisk,
+                message: "formatting".into()
+            }
+        );
     }
 
     #[test]

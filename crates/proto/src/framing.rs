@@ -35,7 +35,11 @@ pub fn read_json_line<T: DeserializeOwned, R: BufRead + ?Sized>(r: &mut R) -> Re
         return Err(FramingError::Closed);
     }
     if line.last() != Some(&b'\n') {
-        return Err(if n >= MAX_LINE { FramingError::TooLong } else { FramingError::Closed });
+        return Err(if n >= MAX_LINE {
+            FramingError::TooLong
+        } else {
+            FramingError::Closed
+        });
     }
     Ok(serde_json::from_slice(&line)?)
 }
@@ -59,7 +63,14 @@ mod tests {
     #[test]
     fn a_line_then_raw_bytes() {
         let mut buf = Vec::new();
-        write_json_line(&mut buf, &ForwardRequest { transport: Transport::Tcp, port: 8080 }).unwrap();
+        write_json_line(
+            &mut buf,
+            &ForwardRequest {
+                transport: Transport::Tcp,
+                port: 8080,
+            },
+        )
+        .unwrap();
         buf.extend_from_slice(b"GET / HTTP/1.0\r\n");
         let mut r = BufReader::new(Cursor::new(buf));
         let req: ForwardRequest = read_json_line(&mut r).unwrap();
@@ -72,12 +83,24 @@ mod tests {
     #[test]
     fn closed_truncated_and_endless_lines_are_errors() {
         let mut empty = BufReader::new(Cursor::new(Vec::new()));
-        assert!(matches!(read_json_line::<ForwardRequest, _>(&mut empty), Err(FramingError::Closed)));
+        assert!(matches!(
+            read_json_line::<ForwardRequest, _>(&mut empty),
+            Err(FramingError::Closed)
+        ));
         let mut half = BufReader::new(Cursor::new(b"{\"transport\":".to_vec()));
-        assert!(matches!(read_json_line::<ForwardRequest, _>(&mut half), Err(FramingError::Closed)));
+        assert!(matches!(
+            read_json_line::<ForwardRequest, _>(&mut half),
+            Err(FramingError::Closed)
+        ));
         let mut endless = BufReader::new(Cursor::new(vec![b'x'; MAX_LINE + 10]));
-        assert!(matches!(read_json_line::<ForwardRequest, _>(&mut endless), Err(FramingError::TooLong)));
+        assert!(matches!(
+            read_json_line::<ForwardRequest, _>(&mut endless),
+            Err(FramingError::TooLong)
+        ));
         let mut junk = BufReader::new(Cursor::new(b"nope\n".to_vec()));
-        assert!(matches!(read_json_line::<ForwardRequest, _>(&mut junk), Err(FramingError::Json(_))));
+        assert!(matches!(
+            read_json_line::<ForwardRequest, _>(&mut junk),
+            Err(FramingError::Json(_))
+        ));
     }
 }

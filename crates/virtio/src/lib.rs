@@ -15,6 +15,5 @@ pub mod vsock;
 pub use error::VsockError;
 pub use vhost_user::{serve_vsock, VsockBackendConfig};
 
-
 #[cfg(test)]
 mod test_driver;

@@ -31,11 +31,21 @@ pub struct Desc {
 impl Desc {
     /// A device-readable buffer.
     pub fn ro(addr: u64, len: u32) -> Self {
-        Desc { addr, len, flags: 0, next: 0 }
+        Desc {
+            addr,
+            len,
+            flags: 0,
+            next: 0,
+        }
     }
     /// A device-writable buffer.
     pub fn wo(addr: u64, len: u32) -> Self {
-        Desc { addr, len, flags: F_WRITE, next: 0 }
+        Desc {
+            addr,
+            len,
+            flags: F_WRITE,
+            next: 0,
+        }
     }
 }
 
@@ -101,7 +111,8 @@ impl TestQueue {
         mem.write_obj(head.to_le(), GuestAddress(slot)).unwrap();
         fence(Ordering::SeqCst);
         self.avail_idx = self.avail_idx.wrapping_add(1);
-        mem.write_obj(self.avail_idx.to_le(), self.avail.unchecked_add(2)).unwrap();
+        mem.write_obj(self.avail_idx.to_le(), self.avail.unchecked_add(2))
+            .unwrap();
         fence(Ordering::SeqCst);
     }
 
@@ -160,7 +171,8 @@ impl TestQueue {
 /// Writes a packet (header, then data right after it) at `addr`; returns its total length.
 pub fn write_packet<M: GuestMemory>(mem: &M, addr: u64, hdr: &Header, data: &[u8]) -> u32 {
     mem.write_slice(&hdr.to_le_bytes(), GuestAddress(addr)).unwrap();
-    mem.write_slice(data, GuestAddress(addr + PKT_HEADER_SIZE as u64)).unwrap();
+    mem.write_slice(data, GuestAddress(addr + PKT_HEADER_SIZE as u64))
+        .unwrap();
     (PKT_HEADER_SIZE + data.len()) as u32
 }
 
@@ -169,8 +181,11 @@ pub fn read_packet<M: GuestMemory>(mem: &M, addr: u64, len: u32) -> (Header, Vec
     let mut raw = [0u8; PKT_HEADER_SIZE];
     mem.read_slice(&mut raw, GuestAddress(addr)).unwrap();
     let hdr = Header::from_le_bytes(&raw);
-    let n = (len as usize).saturating_sub(PKT_HEADER_SIZE).min(hdr.len as usize);
+    let n = (len as usize)
+        .saturating_sub(PKT_HEADER_SIZE)
+        .min(hdr.len as usize);
     let mut data = vec![0u8; n];
-    mem.read_slice(&mut data, GuestAddress(addr + PKT_HEADER_SIZE as u64)).unwrap();
+    mem.read_slice(&mut data, GuestAddress(addr + PKT_HEADER_SIZE as u64))
+        .unwrap();
     (hdr, data)
 }

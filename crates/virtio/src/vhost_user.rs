@@ -55,7 +55,9 @@ pub fn serve_vsock(cfg: &VsockBackendConfig) -> Result<(), VsockError> {
             .map_err(VsockError::event_loop("watch host sockets"))?;
     }
     tracing::info!(socket = %cfg.vhost_socket.display(), uds = %cfg.uds_path.display(), cid = cfg.guest_cid, "vsock: waiting for the vhost-user frontend");
-    let result = daemon.serve(&cfg.vhost_socket).map_err(|e| VsockError::VhostUser(e.to_string()));
+    let result = daemon
+        .serve(&cfg.vhost_socket)
+        .map_err(|e| VsockError::VhostUser(e.to_string()));
     tracing::info!("vsock: vhost-user frontend disconnected");
     if let Ok(mut b) = backend.write() {
         b.muxer.shutdown();
@@ -92,7 +94,11 @@ pub struct VsockBackend {
 impl VsockBackend {
     /// Wraps a device core.
     pub fn new(muxer: VsockMuxer) -> Self {
-        VsockBackend { muxer, mem: None, event_idx: false }
+        VsockBackend {
+            muxer,
+            mem: None,
+            event_idx: false,
+        }
     }
 
     /// The device core.
@@ -101,7 +107,8 @@ impl VsockBackend {
     }
 
     fn run_queues(&mut self, vrings: &[VringRwLock]) -> io::Result<()> {
-        let (Some(mem), Some(rx), Some(tx)) = (self.mem.as_ref(), vrings.get(RX_QUEUE), vrings.get(TX_QUEUE)) else {
+        let (Some(mem), Some(rx), Some(tx)) = (self.mem.as_ref(), vrings.get(RX_QUEUE), vrings.get(TX_QUEUE))
+        else {
             return Ok(());
         };
         let mem = mem.memory();
@@ -109,8 +116,14 @@ impl VsockBackend {
         let mut tx = tx.get_mut();
         let result = match (rx.is_enabled(), tx.is_enabled()) {
             (true, true) => self.muxer.process(&*mem, rx.get_queue_mut(), tx.get_queue_mut()),
-            (false, true) => self.muxer.process_tx(&*mem, tx.get_queue_mut()).map(|t| crate::vsock::Notify { rx: false, tx: t }),
-            (true, false) => self.muxer.process_rx(&*mem, rx.get_queue_mut()).map(|r| crate::vsock::Notify { rx: r, tx: false }),
+            (false, true) => self
+                .muxer
+                .process_tx(&*mem, tx.get_queue_mut())
+                .map(|t| crate::vsock::Notify { rx: false, tx: t }),
+            (true, false) => self
+                .muxer
+                .process_rx(&*mem, rx.get_queue_mut())
+                .map(|r| crate::vsock::Notify { rx: r, tx: false }),
             (false, false) => Ok(Default::default()),
         };
         match result {
@@ -182,7 +195,13 @@ impl VhostUserBackendMut for VsockBackend {
         Ok(())
     }
 
-    fn handle_event(&mut self, device_event: u16, evset: EventSet, vrings: &[VringRwLock], _thread_id: usize) -> io::Result<()> {
+    fn handle_event(
+        &mut self,
+        device_event: u16,
+        evset: EventSet,
+        vrings: &[VringRwLock],
+        _thread_id: usize,
+    ) -> io::Result<()> {
         if !evset.contains(EventSet::IN) {
             tracing::debug!(device_event, "vsock: unexpected event set {evset:?}");
         }

@@ -42,7 +42,8 @@ impl Guest {
     fn post_rx(&mut self, n: u16) {
         for _ in 0..n {
             let head = self.rxq.next_head();
-            self.rxq.add_chain(&self.mem, &[Desc::wo(RX_BASE + u64::from(head) * 4096, 4096)]);
+            self.rxq
+                .add_chain(&self.mem, &[Desc::wo(RX_BASE + u64::from(head) * 4096, 4096)]);
         }
         self.kicks[0].write(1).unwrap();
     }
@@ -71,7 +72,17 @@ impl Guest {
 }
 
 fn hdr(op: u16, src_port: u32, dst_port: u32, len: u32) -> Header {
-    Header { src_cid: 3, dst_cid: HOST_CID, src_port, dst_port, len, type_: TYPE_STREAM, op, buf_alloc: 1 << 20, ..Default::default() }
+    Header {
+        src_cid: 3,
+        dst_cid: HOST_CID,
+        src_port,
+        dst_port,
+        len,
+        type_: TYPE_STREAM,
+        op,
+        buf_alloc: 1 << 20,
+        ..Default::default()
+    }
 }
 
 /// Negotiates like QEMU's vhost-user-vsock and starts the rx/tx rings.
@@ -82,12 +93,18 @@ fn attach(frontend: &mut Frontend, mem: &GuestMemoryMmap) -> Guest {
     frontend.set_features(features).unwrap();
     let proto = frontend.get_protocol_features().unwrap();
     assert!(proto.contains(VhostUserProtocolFeatures::CONFIG));
-    frontend.set_protocol_features(proto & (VhostUserProtocolFeatures::CONFIG | VhostUserProtocolFeatures::MQ)).unwrap();
-    let (_, cfg) = frontend.get_config(0, 8, VhostUserConfigFlags::WRITABLE, &[0u8; 8]).unwrap();
+    frontend
+        .set_protocol_features(proto & (VhostUserProtocolFeatures::CONFIG | VhostUserProtocolFeatures::MQ))
+        .unwrap();
+    let (_, cfg) = frontend
+        .get_config(0, 8, VhostUserConfigFlags::WRITABLE, &[0u8; 8])
+        .unwrap();
     assert_eq!(cfg, 3u64.to_le_bytes().to_vec());
 
     let region = mem.iter().next().unwrap();
-    frontend.set_mem_table(&[VhostUserMemoryRegionInfo::from_guest_region(region).unwrap()]).unwrap();
+    frontend
+        .set_mem_table(&[VhostUserMemoryRegionInfo::from_guest_region(region).unwrap()])
+        .unwrap();
     let uva = region.as_ptr() as u64;
     let rxq = TestQueue::new(mem, 0x1000, QSIZE);
     let txq = TestQueue::new(mem, 0x4000, QSIZE);
@@ -110,13 +127,24 @@ fn attach(frontend: &mut Frontend, mem: &GuestMemoryMmap) -> Guest {
         frontend.set_vring_kick(i, &kicks[i]).unwrap();
         frontend.set_vring_enable(i, true).unwrap();
     }
-    Guest { mem: mem.clone(), rxq, txq, kicks, calls, tx_next: 0 }
+    Guest {
+        mem: mem.clone(),
+        rxq,
+        txq,
+        kicks,
+        calls,
+        tx_next: 0,
+    }
 }
 
 #[test]
 fn serves_a_vhost_user_frontend_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = VsockBackendConfig { vhost_socket: dir.path().join("vhost.sock"), uds_path: dir.path().join("v.sock"), guest_cid: 3 };
+    let cfg = VsockBackendConfig {
+        vhost_socket: dir.path().join("vhost.sock"),
+        uds_path: dir.path().join("v.sock"),
+        guest_cid: 3,
+    };
     // A stale file where the sockets go must not stop the server.
     std::fs::write(&cfg.uds_path, b"stale").unwrap();
     let server = {
@@ -133,7 +161,12 @@ fn serves_a_vhost_user_frontend_end_to_end() {
     };
     let file = tempfile::tempfile().unwrap();
     file.set_len(MEM as u64).unwrap();
-    let mem = GuestMemoryMmap::<()>::from_ranges_with_files([(GuestAddress(0), MEM, Some(FileOffset::new(file, 0)))]).unwrap();
+    let mem = GuestMemoryMmap::<()>::from_ranges_with_files([(
+        GuestAddress(0),
+        MEM,
+        Some(FileOffset::new(file, 0)),
+    )])
+    .unwrap();
     let mut g = attach(&mut frontend, &mem);
     g.post_rx(QSIZE);
 

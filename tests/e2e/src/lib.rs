@@ -38,7 +38,11 @@ impl Run {
 
     /// Panics with the whole output unless the command succeeded.
     pub fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "command failed\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "command failed\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
@@ -61,7 +65,10 @@ pub fn docker(args: &[&str]) -> Run {
 /// Runs `docker ARGS` in folder `dir`.
 pub fn docker_in(args: &[&str], dir: Option<&std::path::Path>) -> Run {
     let mut cmd = Command::new("docker");
-    cmd.args(args).env("DOCKER_HOST", docker_host()).env("DOCKER_BUILDKIT", "0").stdin(Stdio::null());
+    cmd.args(args)
+        .env("DOCKER_HOST", docker_host())
+        .env("DOCKER_BUILDKIT", "0")
+        .stdin(Stdio::null());
     if let Some(d) = dir {
         cmd.current_dir(d);
     }
@@ -72,13 +79,20 @@ pub fn docker_in(args: &[&str], dir: Option<&std::path::Path>) -> Run {
 /// `berth status --json`, parsed.
 pub fn status() -> serde_json::Value {
     let r = berth(&["status", "--json"]);
-    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("status --json is not JSON ({e}): {}", r.stdout))
+    serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("status --json is not JSON ({e}): {}", r.stdout))
 }
 
 /// The machine's `unix://` docker host.
 pub fn docker_host() -> String {
     static HOST: OnceLock<String> = OnceLock::new();
-    HOST.get_or_init(|| status()["docker_host"].as_str().expect("docker_host in status").to_string()).clone()
+    HOST.get_or_init(|| {
+        status()["docker_host"]
+            .as_str()
+            .expect("docker_host in status")
+            .to_string()
+    })
+    .clone()
 }
 
 /// Starts the shared machine once per test binary (a no-op when it already runs).
@@ -105,7 +119,8 @@ pub fn http_get(port: u16, path: &str, limit: Duration) -> Result<String, String
 
 fn try_get(port: u16, path: &str) -> Result<String, String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
     write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").map_err(|e| e.to_string())?;
     let mut resp = String::new();
     s.read_to_string(&mut resp).map_err(|e| format!("read: {e}"))?;
@@ -115,7 +130,10 @@ fn try_get(port: u16, path: &str) -> Result<String, String> {
     if !resp.starts_with("HTTP/1.0 200") && !resp.starts_with("HTTP/1.1 200") {
         return Err(format!("HTTP error: {}", resp.lines().next().unwrap_or("")));
     }
-    Ok(resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+    Ok(resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default())
 }
 
 /// A fresh folder for a Docker build context, removed when dropped.
@@ -127,7 +145,8 @@ impl BuildDir {
         let dir = std::env::temp_dir().join(format!("berth-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy("/bin/busybox", dir.join("busybox")).expect("/bin/busybox (Debian busybox-static) missing");
+        std::fs::copy("/bin/busybox", dir.join("busybox"))
+            .expect("/bin/busybox (Debian busybox-static) missing");
         std::fs::write(dir.join("Dockerfile"), dockerfile).unwrap();
         for (f, content) in files {
             std::fs::write(dir.join(f), content).unwrap();

@@ -7,17 +7,34 @@ fn shell_runs_a_command_in_the_machine() {
     machine();
     let r = berth(&["shell", "--", "cat", "/etc/hostname"]).ok();
     assert_eq!(r.stdout.trim(), "berth");
-    let r = berth(&["shell", "--", "sh", "-c", "docker info --format '{{.ServerVersion}}'"]).ok();
-    assert!(!r.stdout.trim().is_empty(), "the docker CLI inside the guest reaches the engine");
+    let r = berth(&[
+        "shell",
+        "--",
+        "sh",
+        "-c",
+        "docker info --format '{{.ServerVersion}}'",
+    ])
+    .ok();
+    assert!(
+        !r.stdout.trim().is_empty(),
+        "the docker CLI inside the guest reaches the engine"
+    );
 }
 
 #[test]
 fn logs_show_the_daemon_and_the_guest_console() {
     machine();
     let d = berth(&["logs", "-n", "200"]).ok();
-    assert!(d.stdout.contains("is ready"), "berthd logged readiness:\n{}", d.stdout);
+    assert!(
+        d.stdout.contains("is ready"),
+        "berthd logged readiness:\n{}",
+        d.stdout
+    );
     let c = berth(&["logs", "--console"]).ok();
-    assert!(c.stdout.contains("berth-agent:"), "the console holds the agent's lines");
+    assert!(
+        c.stdout.contains("berth-agent:"),
+        "the console holds the agent's lines"
+    );
 }
 
 #[test]
@@ -25,13 +42,21 @@ fn doctor_reports_each_check_with_a_verdict() {
     machine();
     let r = berth(&["doctor", "--json"]);
     let findings: serde_json::Value = serde_json::from_str(&r.stdout).expect("doctor --json is JSON");
-    let checks: Vec<&str> = findings.as_array().unwrap().iter().filter_map(|f| f["check"].as_str()).collect();
+    let checks: Vec<&str> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["check"].as_str())
+        .collect();
     for c in ["virtualization", "tools", "image", "disk", "sockets"] {
         assert!(checks.contains(&c), "doctor checks {c}: {findings}");
     }
     for f in findings.as_array().unwrap() {
         if f["ok"] == false {
-            assert!(f["fix"].as_str().is_some_and(|s| !s.is_empty()), "a failed check says how to fix it: {f}");
+            assert!(
+                f["fix"].as_str().is_some_and(|s| !s.is_empty()),
+                "a failed check says how to fix it: {f}"
+            );
         }
     }
 }
@@ -41,7 +66,11 @@ fn invalid_settings_are_refused_with_the_valid_range() {
     machine();
     let r = berth(&["start", "--cpus", "0"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("cpus must be between 1 and 64 (got 0)"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cpus must be between 1 and 64 (got 0)"),
+        "{}",
+        r.stderr
+    );
     let r = berth(&["start", "--memory", "64"]);
     assert!(r.stderr.contains("between 512 and"), "{}", r.stderr);
     let r = berth(&["start", "--insecure-registry", "http://nope:5000"]);

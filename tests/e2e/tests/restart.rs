@@ -8,12 +8,31 @@ fn a_named_volume_and_images_survive_berth_restart() {
     let vol = "berth-e2e-vol";
     let _ = docker(&["volume", "rm", "-f", vol]);
     docker(&["volume", "create", vol]).ok();
-    docker(&["run", "--rm", "-v", &format!("{vol}:/data"), img, "sh", "-c", "echo kept > /data/file && sync"]).ok();
+    docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{vol}:/data"),
+        img,
+        "sh",
+        "-c",
+        "echo kept > /data/file && sync",
+    ])
+    .ok();
 
     let r = berth(&["restart"]).ok();
     assert!(r.stdout.contains("is ready"), "{}", r.stdout);
 
-    let read = docker(&["run", "--rm", "-v", &format!("{vol}:/data"), img, "cat", "/data/file"]).ok();
+    let read = docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{vol}:/data"),
+        img,
+        "cat",
+        "/data/file",
+    ])
+    .ok();
     assert_eq!(read.stdout, "kept\n");
     docker(&["volume", "rm", vol]).ok();
     let s = status();
@@ -38,11 +57,25 @@ fn a_crashed_guest_is_restarted_reported_and_keeps_its_data() {
     let img = web_image();
     let vol = "berth-e2e-crash";
     let _ = docker(&["volume", "rm", "-f", vol]);
-    docker(&["run", "--rm", "-v", &format!("{vol}:/data"), img, "sh", "-c", "echo survived > /data/file && sync"]).ok();
+    docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{vol}:/data"),
+        img,
+        "sh",
+        "-c",
+        "echo survived > /data/file && sync",
+    ])
+    .ok();
     let before = status()["restarts"].as_u64().unwrap_or(0);
     let pid = hypervisor_pid().expect("the hypervisor runs as berthd's child");
     // Kill the hypervisor the way a crash would.
-    assert!(std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
+    assert!(std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
     let mut s = status();
     for _ in 0..600 {
         s = status();
@@ -52,9 +85,26 @@ fn a_crashed_guest_is_restarted_reported_and_keeps_its_data() {
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
     assert_eq!(s["state"], "running", "the guest came back: {s}");
-    assert!(s["restarts"].as_u64().unwrap() > before, "the crash is counted: {s}");
-    assert!(s["last_crash"].as_str().is_some_and(|c| c.contains("hypervisor exited")), "and described: {s}");
-    let read = docker(&["run", "--rm", "-v", &format!("{vol}:/data"), img, "cat", "/data/file"]).ok();
+    assert!(
+        s["restarts"].as_u64().unwrap() > before,
+        "the crash is counted: {s}"
+    );
+    assert!(
+        s["last_crash"]
+            .as_str()
+            .is_some_and(|c| c.contains("hypervisor exited")),
+        "and described: {s}"
+    );
+    let read = docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{vol}:/data"),
+        img,
+        "cat",
+        "/data/file",
+    ])
+    .ok();
     assert_eq!(read.stdout, "survived\n");
     docker(&["volume", "rm", vol]).ok();
 }

@@ -106,7 +106,10 @@ mod fake_docker {
                 bollard::API_DEFAULT_VERSION,
             )
             .unwrap();
-            DockerApi { client, socket: self.socket.clone() }
+            DockerApi {
+                client,
+                socket: self.socket.clone(),
+            }
         }
 
         pub fn requests(&self) -> Vec<Request> {

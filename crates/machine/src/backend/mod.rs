@@ -41,7 +41,11 @@ pub struct GuestSpec {
 /// process; berth-vmm exits cleanly on an i8042 reset (`reboot=k`) and reports a triple fault as a crash.
 pub fn kernel_cmdline(kind: BackendKind, extra: &str, tsc_khz: Option<u64>) -> String {
     // berth-vmm has no ACPI tables (devices come from `virtio_mmio.device=`, which it appends itself).
-    let reboot = if kind == BackendKind::BerthVmm { "reboot=k acpi=off" } else { "reboot=t" };
+    let reboot = if kind == BackendKind::BerthVmm {
+        "reboot=k acpi=off"
+    } else {
+        "reboot=t"
+    };
     let mut c = format!(
         "console=ttyS0 root=/dev/vda ro rootfstype=erofs init=/sbin/berth-agent panic=-1 {reboot} quiet loglevel=4 \
          8250.nr_uarts=1 random.trust_cpu=on",
@@ -58,7 +62,14 @@ pub fn kernel_cmdline(kind: BackendKind, extra: &str, tsc_khz: Option<u64>) -> S
 /// The host's TSC frequency in kHz, from `/proc/cpuinfo` (`cpu MHz` of the first CPU).
 pub fn host_tsc_khz() -> Option<u64> {
     let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    let mhz: f64 = info.lines().find(|l| l.starts_with("cpu MHz"))?.split(':').nth(1)?.trim().parse().ok()?;
+    let mhz: f64 = info
+        .lines()
+        .find(|l| l.starts_with("cpu MHz"))?
+        .split(':')
+        .nth(1)?
+        .trim()
+        .parse()
+        .ok()?;
     Some((mhz * 1000.0) as u64)
 }
 

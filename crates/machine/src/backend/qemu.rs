@@ -11,7 +11,10 @@ use super::GuestSpec;
 /// The QEMU command that boots `spec` with accelerator `kind`.
 pub fn command(kind: BackendKind, spec: &GuestSpec) -> Command {
     let mut cmd = Command::new("qemu-system-x86_64");
-    cmd.args(args(kind, spec)).stdin(Stdio::null()).stdout(Stdio::null()).kill_on_drop(true);
+    cmd.args(args(kind, spec))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .kill_on_drop(true);
     cmd
 }
 
@@ -26,24 +29,50 @@ pub fn args(kind: BackendKind, spec: &GuestSpec) -> Vec<String> {
         _ => push(&["-accel", "tcg,thread=multi", "-cpu", "max"]),
     }
     push(&["-m", &format!("{mem}M"), "-smp", &spec.cpus.to_string()]);
-    push(&["-object", &format!("memory-backend-memfd,id=mem,size={mem}M,share=on")]);
+    push(&[
+        "-object",
+        &format!("memory-backend-memfd,id=mem,size={mem}M,share=on"),
+    ]);
     push(&["-nodefaults", "-no-user-config", "-nographic", "-no-reboot"]);
-    push(&["-chardev", &format!("file,id=console,path={},append=on", spec.console_log.display())]);
+    push(&[
+        "-chardev",
+        &format!("file,id=console,path={},append=on", spec.console_log.display()),
+    ]);
     push(&["-serial", "chardev:console"]);
-    push(&["-kernel", &spec.kernel.display().to_string(), "-append", &spec.cmdline]);
-    push(&["-drive", &format!("id=root,file={},format=raw,if=none,readonly=on", spec.rootfs.display())]);
+    push(&[
+        "-kernel",
+        &spec.kernel.display().to_string(),
+        "-append",
+        &spec.cmdline,
+    ]);
+    push(&[
+        "-drive",
+        &format!(
+            "id=root,file={},format=raw,if=none,readonly=on",
+            spec.rootfs.display()
+        ),
+    ]);
     push(&["-device", "virtio-blk-device,drive=root"]);
     push(&[
         "-drive",
-        &format!("id=data,file={},format=raw,if=none,discard=unmap,detect-zeroes=unmap", spec.data_disk.display()),
+        &format!(
+            "id=data,file={},format=raw,if=none,discard=unmap,detect-zeroes=unmap",
+            spec.data_disk.display()
+        ),
     ]);
     push(&["-device", "virtio-blk-device,drive=data"]);
     push(&[
         "-netdev",
-        &format!("stream,id=net0,server=off,addr.type=unix,addr.path={}", spec.passt_socket.display()),
+        &format!(
+            "stream,id=net0,server=off,addr.type=unix,addr.path={}",
+            spec.passt_socket.display()
+        ),
     ]);
     push(&["-device", "virtio-net-device,netdev=net0"]);
-    push(&["-chardev", &format!("socket,id=vsock0,path={}", spec.vhost_socket.display())]);
+    push(&[
+        "-chardev",
+        &format!("socket,id=vsock0,path={}", spec.vhost_socket.display()),
+    ]);
     push(&["-device", "vhost-user-vsock-device,chardev=vsock0"]);
     push(&["-device", "virtio-rng-device"]);
     a
@@ -72,11 +101,16 @@ mod tests {
     #[test]
     fn root_disk_comes_first_and_read_only() {
         let a = args(BackendKind::QemuTcg, &spec()).join(" ");
-        let root = a.find("file=/img/rootfs.erofs,format=raw,if=none,readonly=on").unwrap();
+        let root = a
+            .find("file=/img/rootfs.erofs,format=raw,if=none,readonly=on")
+            .unwrap();
         let data = a.find("file=/m/data.img").unwrap();
         assert!(root < data, "rootfs must be /dev/vda");
         assert!(a.contains("-accel tcg,thread=multi"));
-        assert!(a.contains("memory-backend-memfd,id=mem,size=2048M,share=on"), "vhost-user needs shared memory");
+        assert!(
+            a.contains("memory-backend-memfd,id=mem,size=2048M,share=on"),
+            "vhost-user needs shared memory"
+        );
     }
 
     #[test]

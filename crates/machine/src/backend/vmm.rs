@@ -14,7 +14,10 @@ pub fn binary() -> PathBuf {
     if let Some(p) = std::env::var_os("BERTH_VMM") {
         return PathBuf::from(p);
     }
-    if let Some(dir) = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.to_path_buf())) {
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.to_path_buf()))
+    {
         let candidate = dir.join("berth-vmm");
         if candidate.is_file() {
             return candidate;
@@ -26,7 +29,10 @@ pub fn binary() -> PathBuf {
 /// The berth-vmm command that boots `spec`.
 pub fn command(spec: &GuestSpec) -> Command {
     let mut cmd = Command::new(binary());
-    cmd.args(args(spec)).stdin(Stdio::null()).stdout(Stdio::null()).kill_on_drop(true);
+    cmd.args(args(spec))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .kill_on_drop(true);
     cmd
 }
 
@@ -37,7 +43,12 @@ pub fn args(spec: &GuestSpec) -> Vec<String> {
     let mut push = |items: &[&str]| a.extend(items.iter().map(|s| s.to_string()));
     push(&["--kernel", &spec.kernel.display().to_string()]);
     push(&["--cmdline", &spec.cmdline]);
-    push(&["--mem-mib", &spec.memory_mib.to_string(), "--cpus", &spec.cpus.to_string()]);
+    push(&[
+        "--mem-mib",
+        &spec.memory_mib.to_string(),
+        "--cpus",
+        &spec.cpus.to_string(),
+    ]);
     push(&["--console", &spec.console_log.display().to_string()]);
     push(&["--disk", &format!("{},ro", spec.rootfs.display())]);
     push(&["--disk", &spec.data_disk.display().to_string()]);
@@ -57,7 +68,10 @@ pub fn probe_command(kernel: &std::path::Path) -> Command {
         .arg(kernel)
         // loglevel=6: the banner and the panic, not every boot line (a quiet console also keeps nested
         // KVM, where each serial byte is an exit, reliable).
-        .args(["--cmdline", "console=ttyS0 loglevel=6 panic=-1 reboot=k acpi=off root=/dev/nonexistent"])
+        .args([
+            "--cmdline",
+            "console=ttyS0 loglevel=6 panic=-1 reboot=k acpi=off root=/dev/nonexistent",
+        ])
         .args(["--mem-mib", "256", "--console", "stdout", "--no-rng"]);
     cmd
 }

@@ -32,13 +32,20 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let cfg = berth_virtio::VsockBackendConfig { vhost_socket: args.socket, uds_path: args.uds_path, guest_cid: args.guest_cid };
+    let cfg = berth_virtio::VsockBackendConfig {
+        vhost_socket: args.socket,
+        uds_path: args.uds_path,
+        guest_cid: args.guest_cid,
+    };
     loop {
-        berth_virtio::serve_vsock(&cfg).with_context(|| format!("serving vsock on {}", cfg.vhost_socket.display()))?;
+        berth_virtio::serve_vsock(&cfg)
+            .with_context(|| format!("serving vsock on {}", cfg.vhost_socket.display()))?;
         if !args.repeat {
             return Ok(());
         }

@@ -95,7 +95,14 @@ pub struct Connection {
 }
 
 impl Connection {
-    fn new(stream: UnixStream, local_port: u32, peer_port: u32, guest_cid: u64, buf_alloc: u32, state: ConnState) -> Self {
+    fn new(
+        stream: UnixStream,
+        local_port: u32,
+        peer_port: u32,
+        guest_cid: u64,
+        buf_alloc: u32,
+        state: ConnState,
+    ) -> Self {
         Connection {
             stream,
             local_port,
@@ -123,15 +130,36 @@ impl Connection {
     }
 
     /// A host process asked (`CONNECT <peer_port>`) for a stream to the guest; REQUEST is queued.
-    pub fn host_initiated(stream: UnixStream, local_port: u32, peer_port: u32, guest_cid: u64, buf_alloc: u32, deadline: Instant) -> Self {
-        let mut c = Self::new(stream, local_port, peer_port, guest_cid, buf_alloc, ConnState::Connecting { deadline });
+    pub fn host_initiated(
+        stream: UnixStream,
+        local_port: u32,
+        peer_port: u32,
+        guest_cid: u64,
+        buf_alloc: u32,
+        deadline: Instant,
+    ) -> Self {
+        let mut c = Self::new(
+            stream,
+            local_port,
+            peer_port,
+            guest_cid,
+            buf_alloc,
+            ConnState::Connecting { deadline },
+        );
         c.pending.request = true;
         c
     }
 
     /// The guest's REQUEST reached a host listener; RESPONSE is queued.
     pub fn guest_initiated(stream: UnixStream, req: &Header, guest_cid: u64, buf_alloc: u32) -> Self {
-        let mut c = Self::new(stream, req.dst_port, req.src_port, guest_cid, buf_alloc, ConnState::Established);
+        let mut c = Self::new(
+            stream,
+            req.dst_port,
+            req.src_port,
+            guest_cid,
+            buf_alloc,
+            ConnState::Established,
+        );
         c.peer_buf_alloc = req.buf_alloc;
         c.peer_fwd_cnt = Wrapping(req.fwd_cnt);
         c.pending.response = true;
@@ -158,7 +186,12 @@ impl Connection {
             return false;
         }
         let p = &self.pending;
-        p.request || p.response || p.shutdown != 0 || p.credit_update || p.credit_request || self.can_send_data()
+        p.request
+            || p.response
+            || p.shutdown != 0
+            || p.credit_update
+            || p.credit_request
+            || self.can_send_data()
     }
 
     /// Events the Unix stream should be watched for (the muxer deregisters it after a hang-up).
@@ -209,7 +242,11 @@ impl Connection {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => {
                     tracing::debug!(port = self.local_port, error = %e, "host side of vsock stream failed on write");
-                    return if self.state == ConnState::Draining { Verdict::Drop } else { Verdict::Kill };
+                    return if self.state == ConnState::Draining {
+                        Verdict::Drop
+                    } else {
+                        Verdict::Kill
+                    };
                 }
             }
         }
@@ -247,9 +284,17 @@ impl Connection {
     }
 
     /// Handles a packet the guest sent on this stream.
-    pub fn on_guest_packet<B: BitmapSlice>(&mut self, hdr: &Header, data: Option<&VolatileSlice<'_, B>>) -> Verdict {
+    pub fn on_guest_packet<B: BitmapSlice>(
+        &mut self,
+        hdr: &Header,
+        data: Option<&VolatileSlice<'_, B>>,
+    ) -> Verdict {
         if self.state == ConnState::Draining {
-            return if hdr.op == op::REQUEST { Verdict::Drop } else { Verdict::Keep };
+            return if hdr.op == op::REQUEST {
+                Verdict::Drop
+            } else {
+                Verdict::Keep
+            };
         }
         self.peer_buf_alloc = hdr.buf_alloc;
         self.peer_fwd_cnt = Wrapping(hdr.fwd_cnt);
@@ -280,7 +325,11 @@ impl Connection {
                 self.settle()
             }
             other => {
-                tracing::debug!(op = other, port = self.local_port, "unexpected vsock op on a connection; resetting it");
+                tracing::debug!(
+                    op = other,
+                    port = self.local_port,
+                    "unexpected vsock op on a connection; resetting it"
+                );
                 Verdict::Kill
             }
         }
@@ -307,7 +356,10 @@ impl Connection {
         let Some(data) = data else { return self.settle() };
         let buffered = (self.rx_cnt - self.fwd_cnt).0;
         if u64::from(buffered) + u64::from(hdr.len) > u64::from(self.buf_alloc) {
-            tracing::warn!(port = self.local_port, "guest sent beyond its vsock credit; resetting the stream");
+            tracing::warn!(
+                port = self.local_port,
+                "guest sent beyond its vsock credit; resetting the stream"
+            );
             return Verdict::Kill;
         }
         self.rx_cnt += hdr.len;
@@ -361,7 +413,11 @@ impl Connection {
                 Ok(0) => {
                     self.host_eof = true;
                     self.readable = false;
-                    self.pending.shutdown |= if self.host_hup { shutdown::BOTH } else { shutdown::SEND };
+                    self.pending.shutdown |= if self.host_hup {
+                        shutdown::BOTH
+                    } else {
+                        shutdown::SEND
+                    };
                 }
                 Ok(n) => {
                     hdr.op = op::RW;
@@ -400,13 +456,21 @@ impl Connection {
         if verdict == Verdict::Keep && hdr.op == op::RW {
             verdict = self.settle();
         }
-        (Some(virtio_vsock::packet::PKT_HEADER_SIZE as u32 + hdr.len), verdict)
+        (
+            Some(virtio_vsock::packet::PKT_HEADER_SIZE as u32 + hdr.len),
+            verdict,
+        )
     }
 
     /// Reads at most the guest's credit from the Unix stream into the packet's data buffer.
     fn read_host<B: BitmapSlice>(&mut self, pkt: &VsockPacket<'_, B>) -> io::Result<u32> {
-        let Some(data) = pkt.data_slice() else { return Ok(0) };
-        let max = data.len().min(self.peer_credit() as usize).min(MAX_PKT_DATA as usize);
+        let Some(data) = pkt.data_slice() else {
+            return Ok(0);
+        };
+        let max = data
+            .len()
+            .min(self.peer_credit() as usize)
+            .min(MAX_PKT_DATA as usize);
         let mut buf = data.subslice(0, max).map_err(io::Error::other)?;
         loop {
             match (&self.stream).read_volatile(&mut buf) {

@@ -38,7 +38,11 @@ pub fn read_connect(stream: &UnixStream) -> Handshake {
         Err(_) => return Handshake::Failed,
     };
     let Some(nl) = peek[..n].iter().position(|&b| b == b'\n') else {
-        return if n == MAX_CONNECT_LINE { Handshake::Failed } else { Handshake::Incomplete };
+        return if n == MAX_CONNECT_LINE {
+            Handshake::Failed
+        } else {
+            Handshake::Incomplete
+        };
     };
     let mut line = [0u8; MAX_CONNECT_LINE];
     // The bytes are already queued (we peeked them), so this read returns them at once.
@@ -56,7 +60,12 @@ fn peek_bytes(stream: &UnixStream, buf: &mut [u8]) -> std::io::Result<usize> {
     // SAFETY: the fd is a valid socket owned by `stream`, and `buf` is a live, writable slice of
     // `buf.len()` bytes that `recv` fills at most.
     let n = unsafe {
-        libc::recv(stream.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_PEEK | libc::MSG_DONTWAIT)
+        libc::recv(
+            stream.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
     };
     if n < 0 {
         Err(std::io::Error::last_os_error())

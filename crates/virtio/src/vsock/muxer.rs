@@ -63,7 +63,10 @@ pub struct VsockMuxer {
 impl VsockMuxer {
     /// Binds `cfg.uds_path` (replacing a stale socket file) and sets up the event loop.
     pub fn new(cfg: MuxerConfig) -> Result<Self, VsockError> {
-        let bind_err = |source| VsockError::Bind { path: cfg.uds_path.clone(), source };
+        let bind_err = |source| VsockError::Bind {
+            path: cfg.uds_path.clone(),
+            source,
+        };
         match std::fs::remove_file(&cfg.uds_path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(bind_err(e)),
             _ => {}
@@ -71,14 +74,27 @@ impl VsockMuxer {
         let listener = UnixListener::bind(&cfg.uds_path).map_err(bind_err)?;
         listener.set_nonblocking(true).map_err(bind_err)?;
         let epoll = Epoll::new().map_err(VsockError::event_loop("create epoll"))?;
-        let timer = TimerFd::new().map_err(|e| VsockError::EventLoop { what: "create timer", source: e.into() })?;
+        let timer = TimerFd::new().map_err(|e| VsockError::EventLoop {
+            what: "create timer",
+            source: e.into(),
+        })?;
         epoll
-            .ctl(ControlOperation::Add, listener.as_raw_fd(), EpollEvent::new(EventSet::IN, TOKEN_LISTENER))
+            .ctl(
+                ControlOperation::Add,
+                listener.as_raw_fd(),
+                EpollEvent::new(EventSet::IN, TOKEN_LISTENER),
+            )
             .map_err(VsockError::event_loop("watch listener"))?;
         epoll
-            .ctl(ControlOperation::Add, timer.as_raw_fd(), EpollEvent::new(EventSet::IN, TOKEN_TIMER))
+            .ctl(
+                ControlOperation::Add,
+                timer.as_raw_fd(),
+                EpollEvent::new(EventSet::IN, TOKEN_TIMER),
+            )
             .map_err(VsockError::event_loop("watch timer"))?;
-        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
         Ok(VsockMuxer {
             cfg,
             epoll,
@@ -107,15 +123,24 @@ impl VsockMuxer {
     /// Drops every stream and pending host connect (device reset, driver gone). The listener stays.
     pub fn reset(&mut self) {
         if !self.conns.is_empty() {
-            tracing::info!(streams = self.conns.len(), "vsock device reset: closing all streams");
+            tracing::info!(
+                streams = self.conns.len(),
+                "vsock device reset: closing all streams"
+            );
         }
         for (_, c) in self.conns.drain() {
             if c.interest.is_some() {
-                let _ = self.epoll.ctl(ControlOperation::Delete, c.stream.as_raw_fd(), EpollEvent::default());
+                let _ = self.epoll.ctl(
+                    ControlOperation::Delete,
+                    c.stream.as_raw_fd(),
+                    EpollEvent::default(),
+                );
             }
         }
         for (fd, _) in self.handshakes.drain() {
-            let _ = self.epoll.ctl(ControlOperation::Delete, fd, EpollEvent::default());
+            let _ = self
+                .epoll
+                .ctl(ControlOperation::Delete, fd, EpollEvent::default());
         }
         self.by_fd.clear();
         self.rx_work.clear();
@@ -126,7 +151,9 @@ impl VsockMuxer {
     pub fn shutdown(&mut self) {
         self.reset();
         if let Some(l) = self.listener.take() {
-            let _ = self.epoll.ctl(ControlOperation::Delete, l.as_raw_fd(), EpollEvent::default());
+            let _ = self
+                .epoll
+                .ctl(ControlOperation::Delete, l.as_raw_fd(), EpollEvent::default());
         }
     }
 
@@ -139,7 +166,12 @@ impl VsockMuxer {
             let n = match self.epoll.wait(timeout, &mut events) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(VsockError::EventLoop { what: "wait for host events", source: e }),
+                Err(e) => {
+                    return Err(VsockError::EventLoop {
+                        what: "wait for host events",
+                        source: e,
+                    })
+                }
             };
             for ev in &events[..n] {
                 let set = EventSet::from_bits_truncate(ev.events());
@@ -171,21 +203,34 @@ impl VsockMuxer {
                 }
             };
             if self.conns.len() + self.handshakes.len() >= self.cfg.max_connections {
-                tracing::warn!(max = self.cfg.max_connections, "vsock: too many streams; refusing a host connection");
+                tracing::warn!(
+                    max = self.cfg.max_connections,
+                    "vsock: too many streams; refusing a host connection"
+                );
                 continue;
             }
             let fd = stream.as_raw_fd();
             let ok = stream.set_nonblocking(true).is_ok()
-                && self.epoll.ctl(ControlOperation::Add, fd, EpollEvent::new(EventSet::IN, KIND_HANDSHAKE | fd as u64)).is_ok();
+                && self
+                    .epoll
+                    .ctl(
+                        ControlOperation::Add,
+                        fd,
+                        EpollEvent::new(EventSet::IN, KIND_HANDSHAKE | fd as u64),
+                    )
+                    .is_ok();
             if ok {
-                self.handshakes.insert(fd, (stream, Instant::now() + self.cfg.connect_timeout));
+                self.handshakes
+                    .insert(fd, (stream, Instant::now() + self.cfg.connect_timeout));
                 self.arm_timer();
             }
         }
     }
 
     fn on_handshake(&mut self, fd: RawFd) {
-        let Some((stream, _)) = self.handshakes.get(&fd) else { return };
+        let Some((stream, _)) = self.handshakes.get(&fd) else {
+            return;
+        };
         let port = match read_connect(stream) {
             Handshake::Incomplete => return,
             Handshake::Failed => {
@@ -195,17 +240,34 @@ impl VsockMuxer {
             }
             Handshake::Connect(port) => port,
         };
-        let _ = self.epoll.ctl(ControlOperation::Delete, fd, EpollEvent::default());
-        let Some((stream, _)) = self.handshakes.remove(&fd) else { return };
+        let _ = self
+            .epoll
+            .ctl(ControlOperation::Delete, fd, EpollEvent::default());
+        let Some((stream, _)) = self.handshakes.remove(&fd) else {
+            return;
+        };
         let local = self.alloc_port(port);
-        tracing::debug!(guest_port = port, local_port = local, "vsock: host connects to guest");
+        tracing::debug!(
+            guest_port = port,
+            local_port = local,
+            "vsock: host connects to guest"
+        );
         let deadline = Instant::now() + self.cfg.connect_timeout;
-        let conn = Connection::host_initiated(stream, local, port, self.cfg.guest_cid, self.cfg.buf_alloc, deadline);
+        let conn = Connection::host_initiated(
+            stream,
+            local,
+            port,
+            self.cfg.guest_cid,
+            self.cfg.buf_alloc,
+            deadline,
+        );
         self.insert(conn);
     }
 
     fn drop_handshake(&mut self, fd: RawFd) {
-        let _ = self.epoll.ctl(ControlOperation::Delete, fd, EpollEvent::default());
+        let _ = self
+            .epoll
+            .ctl(ControlOperation::Delete, fd, EpollEvent::default());
         self.handshakes.remove(&fd);
     }
 
@@ -229,7 +291,9 @@ impl VsockMuxer {
 
     fn on_stream(&mut self, fd: RawFd, set: EventSet) {
         let Some(&key) = self.by_fd.get(&fd) else { return };
-        let Some(conn) = self.conns.get_mut(&key) else { return };
+        let Some(conn) = self.conns.get_mut(&key) else {
+            return;
+        };
         let verdict = conn.on_host_event(set);
         self.apply(key, verdict);
     }
@@ -241,11 +305,15 @@ impl VsockMuxer {
             Verdict::Kill => return self.remove(key, true),
             Verdict::Drop => return self.remove(key, false),
         }
-        let Some(conn) = self.conns.get_mut(&key) else { return };
+        let Some(conn) = self.conns.get_mut(&key) else {
+            return;
+        };
         let fd = conn.stream.as_raw_fd();
         let res = if conn.host_hup {
             match conn.interest.take() {
-                Some(_) => self.epoll.ctl(ControlOperation::Delete, fd, EpollEvent::default()),
+                Some(_) => self
+                    .epoll
+                    .ctl(ControlOperation::Delete, fd, EpollEvent::default()),
                 None => Ok(()),
             }
         } else {
@@ -270,18 +338,27 @@ impl VsockMuxer {
     }
 
     fn remove(&mut self, key: ConnKey, rst: bool) {
-        let Some(conn) = self.conns.remove(&key) else { return };
+        let Some(conn) = self.conns.remove(&key) else {
+            return;
+        };
         let fd = conn.stream.as_raw_fd();
         self.by_fd.remove(&fd);
         if conn.interest.is_some() {
-            let _ = self.epoll.ctl(ControlOperation::Delete, fd, EpollEvent::default());
+            let _ = self
+                .epoll
+                .ctl(ControlOperation::Delete, fd, EpollEvent::default());
         }
         // A host connect whose REQUEST never reached the guest needs no RST.
         let never_sent = matches!(conn.state, ConnState::Connecting { .. }) && conn.has_rx_work();
         if rst && !never_sent {
             self.queue_rst(conn.rst_header());
         }
-        tracing::debug!(local_port = key.0, guest_port = key.1, rst, "vsock: stream closed");
+        tracing::debug!(
+            local_port = key.0,
+            guest_port = key.1,
+            rst,
+            "vsock: stream closed"
+        );
     }
 
     fn queue_rst(&mut self, hdr: Header) {
@@ -300,14 +377,27 @@ impl VsockMuxer {
     fn on_timer(&mut self) {
         let _ = self.timer.wait();
         let now = Instant::now();
-        let late: Vec<RawFd> = self.handshakes.iter().filter(|(_, (_, d))| *d <= now).map(|(fd, _)| *fd).collect();
+        let late: Vec<RawFd> = self
+            .handshakes
+            .iter()
+            .filter(|(_, (_, d))| *d <= now)
+            .map(|(fd, _)| *fd)
+            .collect();
         for fd in late {
             tracing::debug!("vsock: host sent no CONNECT line in time; closing it");
             self.drop_handshake(fd);
         }
-        let late: Vec<ConnKey> = self.conns.iter().filter(|(_, c)| c.deadline().is_some_and(|d| d <= now)).map(|(k, _)| *k).collect();
+        let late: Vec<ConnKey> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.deadline().is_some_and(|d| d <= now))
+            .map(|(k, _)| *k)
+            .collect();
         for key in late {
-            tracing::info!(guest_port = key.1, "vsock: guest did not answer a host connect in time");
+            tracing::info!(
+                guest_port = key.1,
+                "vsock: guest did not answer a host connect in time"
+            );
             self.remove(key, true);
         }
         let waiting = !self.handshakes.is_empty() || self.conns.values().any(|c| c.deadline().is_some());
@@ -317,7 +407,12 @@ impl VsockMuxer {
     }
 
     /// Runs the TX and RX queues until neither can make progress.
-    pub fn process<M: GuestMemory>(&mut self, mem: &M, rx: &mut Queue, tx: &mut Queue) -> Result<Notify, VsockError> {
+    pub fn process<M: GuestMemory>(
+        &mut self,
+        mem: &M,
+        rx: &mut Queue,
+        tx: &mut Queue,
+    ) -> Result<Notify, VsockError> {
         let mut notify = Notify::default();
         loop {
             notify.tx |= self.process_tx(mem, tx)?;
@@ -340,7 +435,9 @@ impl VsockMuxer {
             q.disable_notification(mem)?;
             let mut popped = false;
             while self.rst_queue.len() < MAX_RST_QUEUE {
-                let Some(mut chain) = q.pop_descriptor_chain(mem) else { break };
+                let Some(mut chain) = q.pop_descriptor_chain(mem) else {
+                    break;
+                };
                 popped = true;
                 let head = chain.head_index();
                 match parse_tx(mem, &mut chain) {
@@ -374,18 +471,30 @@ impl VsockMuxer {
 
     fn reply_rst(&mut self, hdr: &Header) {
         if hdr.op != op::RST {
-            self.queue_rst(rst_for(self.cfg.guest_cid, hdr.dst_cid, hdr.dst_port, hdr.src_port));
+            self.queue_rst(rst_for(
+                self.cfg.guest_cid,
+                hdr.dst_cid,
+                hdr.dst_port,
+                hdr.src_port,
+            ));
         }
     }
 
     fn on_tx_packet<B: BitmapSlice>(&mut self, pkt: TxPacket<'_, B>) {
         let hdr = pkt.hdr;
         if hdr.src_cid != self.cfg.guest_cid {
-            tracing::debug!(src_cid = hdr.src_cid, "vsock: dropping a packet with a foreign source CID");
+            tracing::debug!(
+                src_cid = hdr.src_cid,
+                "vsock: dropping a packet with a foreign source CID"
+            );
             return;
         }
         if hdr.dst_cid != HOST_CID || hdr.type_ != TYPE_STREAM {
-            tracing::debug!(dst_cid = hdr.dst_cid, type_ = hdr.type_, "vsock: refusing a packet not for a host stream");
+            tracing::debug!(
+                dst_cid = hdr.dst_cid,
+                type_ = hdr.type_,
+                "vsock: refusing a packet not for a host stream"
+            );
             return self.reply_rst(&hdr);
         }
         let key = (hdr.dst_port, hdr.src_port);
@@ -407,7 +516,10 @@ impl VsockMuxer {
     /// The guest connects to host port P: bridge to the Unix socket `<uds_path>_P`.
     fn guest_connect(&mut self, hdr: &Header) {
         if self.conns.len() + self.handshakes.len() >= self.cfg.max_connections {
-            tracing::warn!(max = self.cfg.max_connections, "vsock: too many streams; refusing a guest connection");
+            tracing::warn!(
+                max = self.cfg.max_connections,
+                "vsock: too many streams; refusing a guest connection"
+            );
             return self.reply_rst(hdr);
         }
         let mut path = self.cfg.uds_path.clone().into_os_string();
@@ -420,8 +532,17 @@ impl VsockMuxer {
                 return self.reply_rst(hdr);
             }
         };
-        tracing::debug!(host_port = hdr.dst_port, guest_port = hdr.src_port, "vsock: guest connected to host");
-        self.insert(Connection::guest_initiated(stream, hdr, self.cfg.guest_cid, self.cfg.buf_alloc));
+        tracing::debug!(
+            host_port = hdr.dst_port,
+            guest_port = hdr.src_port,
+            "vsock: guest connected to host"
+        );
+        self.insert(Connection::guest_initiated(
+            stream,
+            hdr,
+            self.cfg.guest_cid,
+            self.cfg.buf_alloc,
+        ));
     }
 
     /// Fills the guest's RX buffers with what the streams have for it. Returns whether the guest
@@ -435,7 +556,9 @@ impl VsockMuxer {
             q.disable_notification(mem)?;
             let mut popped = false;
             while self.has_rx_work() {
-                let Some(mut chain) = q.pop_descriptor_chain(mem) else { break };
+                let Some(mut chain) = q.pop_descriptor_chain(mem) else {
+                    break;
+                };
                 popped = true;
                 let head = chain.head_index();
                 let len = match VsockPacket::from_rx_virtq_chain(mem, &mut chain, u32::MAX) {
@@ -467,10 +590,16 @@ impl VsockMuxer {
     /// Writes the next packet for the guest into `pkt`; `None` when nobody had one after all.
     fn fill_one<B: BitmapSlice>(&mut self, pkt: &mut VsockPacket<'_, B>) -> Option<u32> {
         if let Some(hdr) = self.rst_queue.pop_front() {
-            return Some(if hdr.write_to(pkt).is_ok() { PKT_HEADER_SIZE as u32 } else { 0 });
+            return Some(if hdr.write_to(pkt).is_ok() {
+                PKT_HEADER_SIZE as u32
+            } else {
+                0
+            });
         }
         while let Some(key) = self.rx_work.pop_front() {
-            let Some(conn) = self.conns.get_mut(&key) else { continue };
+            let Some(conn) = self.conns.get_mut(&key) else {
+                continue;
+            };
             conn.in_rx_queue = false;
             let (len, verdict) = conn.fill_rx(pkt);
             self.apply(key, verdict);

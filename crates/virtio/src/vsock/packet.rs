@@ -7,8 +7,8 @@ use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 
 use virtio_queue::DescriptorChain;
-pub use virtio_vsock::packet::PKT_HEADER_SIZE;
 use virtio_vsock::packet::VsockPacket;
+pub use virtio_vsock::packet::PKT_HEADER_SIZE;
 use vm_memory::bitmap::{BitmapSlice, WithBitmapSlice};
 use vm_memory::{Bytes, GuestMemory, VolatileSlice};
 
@@ -76,7 +76,18 @@ pub struct Header {
 impl Header {
     /// Decodes a header from its little-endian wire bytes.
     pub fn from_le_bytes(b: &[u8; PKT_HEADER_SIZE]) -> Self {
-        let u64_at = |o: usize| u64::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3], b[o + 4], b[o + 5], b[o + 6], b[o + 7]]);
+        let u64_at = |o: usize| {
+            u64::from_le_bytes([
+                b[o],
+                b[o + 1],
+                b[o + 2],
+                b[o + 3],
+                b[o + 4],
+                b[o + 5],
+                b[o + 6],
+                b[o + 7],
+            ])
+        };
         let u32_at = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
         let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
         Header {
@@ -125,7 +136,10 @@ impl Header {
     }
 
     /// Writes this header into an RX packet (the whole header, so no stale guest bytes remain).
-    pub fn write_to<B: BitmapSlice>(&self, pkt: &mut VsockPacket<'_, B>) -> Result<(), virtio_vsock::packet::Error> {
+    pub fn write_to<B: BitmapSlice>(
+        &self,
+        pkt: &mut VsockPacket<'_, B>,
+    ) -> Result<(), virtio_vsock::packet::Error> {
         pkt.set_header_from_raw(&self.to_le_bytes())
     }
 }
@@ -160,8 +174,14 @@ where
 {
     let peek = chain.clone();
     match VsockPacket::from_tx_virtq_chain(mem, chain, MAX_PKT_DATA) {
-        Ok(pkt) => Ok(TxPacket { hdr: Header::of(&pkt), data: pkt.data_slice().cloned() }),
-        Err(error) => Err(TxReject { hdr: peek_header(mem, peek), error }),
+        Ok(pkt) => Ok(TxPacket {
+            hdr: Header::of(&pkt),
+            data: pkt.data_slice().cloned(),
+        }),
+        Err(error) => Err(TxReject {
+            hdr: peek_header(mem, peek),
+            error,
+        }),
     }
 }
 
@@ -187,7 +207,12 @@ pub fn send_volatile<B: BitmapSlice>(stream: &UnixStream, buf: &VolatileSlice<'_
     // SAFETY: the fd is a valid open socket owned by `stream`; `guard` keeps `buf.len()` bytes of
     // mapped guest memory readable for the duration of the call, and `send` only reads them.
     let n = unsafe {
-        libc::send(stream.as_raw_fd(), guard.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)
+        libc::send(
+            stream.as_raw_fd(),
+            guard.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+        )
     };
     if n < 0 {
         Err(io::Error::last_os_error())
@@ -201,7 +226,12 @@ pub fn send_bytes(stream: &UnixStream, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: the fd is a valid open socket owned by `stream`; `buf` is a live slice that `send`
     // only reads.
     let n = unsafe {
-        libc::send(stream.as_raw_fd(), buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)
+        libc::send(
+            stream.as_raw_fd(),
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+        )
     };
     if n < 0 {
         Err(io::Error::last_os_error())

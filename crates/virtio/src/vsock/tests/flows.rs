@@ -15,7 +15,8 @@ fn read_exactly(r: &mut impl Read, n: usize) -> Vec<u8> {
 
 fn is_eof(r: &mut impl Read) -> bool {
     let mut b = [0u8; 1];
-    matches!(r.read(&mut b), Ok(0)) || matches!(r.read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset)
+    matches!(r.read(&mut b), Ok(0))
+        || matches!(r.read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset)
 }
 
 #[test]
@@ -25,7 +26,10 @@ fn host_connects_to_guest_and_bytes_flow_both_ways() {
     let mut r = h.guest_accept(s, &req, 64 * 1024);
     r.get_mut().write_all(b"ping").unwrap();
     let (rw, data) = h.expect(op::RW);
-    assert_eq!((rw.src_port, rw.dst_port, data.as_slice()), (req.src_port, 1024, &b"ping"[..]));
+    assert_eq!(
+        (rw.src_port, rw.dst_port, data.as_slice()),
+        (req.src_port, 1024, &b"ping"[..])
+    );
     let mut pong = h.pkt(op::RW, 1024, req.src_port);
     pong.len = 4;
     h.send(pong, b"pong");
@@ -81,7 +85,10 @@ fn guest_connects_to_a_host_listener() {
     let listener = UnixListener::bind(format!("{}_52", h.uds().display())).unwrap();
     h.send_op(op::REQUEST, 40000, 52);
     let (resp, _) = h.expect(op::RESPONSE);
-    assert_eq!((resp.src_cid, resp.dst_cid, resp.src_port, resp.dst_port), (HOST_CID, GUEST_CID, 52, 40000));
+    assert_eq!(
+        (resp.src_cid, resp.dst_cid, resp.src_port, resp.dst_port),
+        (HOST_CID, GUEST_CID, 52, 40000)
+    );
     let (mut host, _) = listener.accept().unwrap();
     host.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
     let mut hello = h.pkt(op::RW, 40000, 52);
@@ -122,7 +129,12 @@ fn never_sends_the_guest_more_than_its_credit() {
     upd.buf_alloc = 100;
     upd.fwd_cnt = 100;
     h.send(upd, &[]);
-    let got: usize = h.drain().iter().filter(|p| p.0.op == op::RW).map(|p| p.1.len()).sum();
+    let got: usize = h
+        .drain()
+        .iter()
+        .filter(|p| p.0.op == op::RW)
+        .map(|p| p.1.len())
+        .sum();
     assert_eq!(got, 100);
 }
 
@@ -143,7 +155,10 @@ fn withholds_credit_while_the_host_does_not_read_then_releases_it() {
     }
     let pkts = h.drain();
     let fwd_seen = pkts.iter().map(|p| p.0.fwd_cnt).max().unwrap_or(0) as usize;
-    assert!(fwd_seen < sent, "the host read nothing, yet all bytes were acknowledged");
+    assert!(
+        fwd_seen < sent,
+        "the host read nothing, yet all bytes were acknowledged"
+    );
     assert_eq!(h.muxer.connection_count(), 1);
     // The host reads everything: the device hands the guest its credit back.
     let mut total = 0;
@@ -154,7 +169,10 @@ fn withholds_credit_while_the_host_does_not_read_then_releases_it() {
     }
     let upd = h.drain();
     let fwd = upd.iter().map(|p| p.0.fwd_cnt).max().unwrap_or(0);
-    assert!(upd.iter().any(|p| p.0.op == op::CREDIT_UPDATE) && fwd as usize == sent, "{upd:?}");
+    assert!(
+        upd.iter().any(|p| p.0.op == op::CREDIT_UPDATE) && fwd as usize == sent,
+        "{upd:?}"
+    );
 }
 
 #[test]

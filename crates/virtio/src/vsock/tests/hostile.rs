@@ -2,8 +2,8 @@
 //! memory outside the guest's, and without harming other streams.
 
 use super::*;
-use virtio_queue::QueueT;
 use crate::test_driver::F_NEXT;
+use virtio_queue::QueueT;
 
 /// An established stream the hostile packets can aim at.
 fn with_stream(h: &mut Harness, port: u32) -> (BufReader<UnixStream>, Header) {
@@ -27,10 +27,29 @@ fn descriptor_loop_is_dropped() {
     hdr.len = 16;
     write_packet(&h.mem, TX_BASE, &hdr, &[]);
     // Two descriptors pointing at each other, and one pointing at itself.
-    let a = Desc { addr: TX_BASE, len: 44, flags: F_NEXT, next: 101 };
-    let b = Desc { addr: TX_BASE + 0x1000, len: 8, flags: F_NEXT, next: 100 };
+    let a = Desc {
+        addr: TX_BASE,
+        len: 44,
+        flags: F_NEXT,
+        next: 101,
+    };
+    let b = Desc {
+        addr: TX_BASE + 0x1000,
+        len: 8,
+        flags: F_NEXT,
+        next: 100,
+    };
     h.txq.add_raw(&h.mem, 100, &[a, b]);
-    h.txq.add_raw(&h.mem, 110, &[Desc { addr: TX_BASE, len: 44, flags: F_NEXT, next: 110 }]);
+    h.txq.add_raw(
+        &h.mem,
+        110,
+        &[Desc {
+            addr: TX_BASE,
+            len: 44,
+            flags: F_NEXT,
+            next: 110,
+        }],
+    );
     assert_tx_consumed_and_alive(&mut h);
 }
 
@@ -45,7 +64,8 @@ fn addresses_outside_guest_memory_are_rejected() {
     let mut hdr = h.pkt(op::RW, 1, 2);
     hdr.len = 4096;
     write_packet(&h.mem, TX_BASE, &hdr, &[]);
-    h.txq.add_chain(&h.mem, &[Desc::ro(TX_BASE, 44), Desc::ro(end - 100, 4096)]);
+    h.txq
+        .add_chain(&h.mem, &[Desc::ro(TX_BASE, 44), Desc::ro(end - 100, 4096)]);
     assert_tx_consumed_and_alive(&mut h);
 }
 
@@ -68,7 +88,10 @@ fn header_in_a_write_only_descriptor_is_rejected() {
     let (mut hdr, data) = (h.pkt(op::RW, 1, 2), [0u8; 8]);
     hdr.len = 8;
     write_packet(&h.mem, TX_BASE + 0x1000, &hdr, &data);
-    h.txq.add_chain(&h.mem, &[Desc::ro(TX_BASE + 0x1000, 44), Desc::wo(TX_BASE + 0x1000 + 44, 8)]);
+    h.txq.add_chain(
+        &h.mem,
+        &[Desc::ro(TX_BASE + 0x1000, 44), Desc::wo(TX_BASE + 0x1000 + 44, 8)],
+    );
     assert!(h.drain().iter().all(|p| p.0.op == op::RST));
     assert_eq!(h.muxer.connection_count(), 0);
     assert_tx_consumed_and_alive(&mut h);
@@ -83,7 +106,8 @@ fn huge_or_lying_len_fields_reset_the_stream() {
         hdr.len = len;
         write_packet(&h.mem, TX_BASE, &hdr, &[]);
         // The data descriptor is shorter than `len` claims.
-        h.txq.add_chain(&h.mem, &[Desc::ro(TX_BASE, 44), Desc::ro(TX_BASE + 44, 50)]);
+        h.txq
+            .add_chain(&h.mem, &[Desc::ro(TX_BASE, 44), Desc::ro(TX_BASE + 44, 50)]);
         let (rst, _) = h.expect(op::RST);
         assert_eq!(rst.dst_port, 20);
         assert_eq!(h.muxer.connection_count(), 0);
@@ -185,8 +209,24 @@ fn garbage_avail_ring_does_not_panic() {
 fn bad_indirect_tables_are_rejected() {
     let mut h = Harness::new();
     // Indirect table whose length is not a multiple of 16, and one outside memory.
-    h.txq.add_chain(&h.mem, &[Desc { addr: TX_BASE, len: 17, flags: crate::test_driver::F_INDIRECT, next: 0 }]);
-    h.txq.add_chain(&h.mem, &[Desc { addr: MEM_SIZE as u64, len: 32, flags: crate::test_driver::F_INDIRECT, next: 0 }]);
+    h.txq.add_chain(
+        &h.mem,
+        &[Desc {
+            addr: TX_BASE,
+            len: 17,
+            flags: crate::test_driver::F_INDIRECT,
+            next: 0,
+        }],
+    );
+    h.txq.add_chain(
+        &h.mem,
+        &[Desc {
+            addr: MEM_SIZE as u64,
+            len: 32,
+            flags: crate::test_driver::F_INDIRECT,
+            next: 0,
+        }],
+    );
     assert_tx_consumed_and_alive(&mut h);
 }
 
@@ -196,7 +236,12 @@ fn bad_rx_buffers_are_skipped() {
     h.refill = false;
     // Replace the posted RX buffers by hostile ones: read-only, too short, outside memory.
     let mut rxq = TestQueue::new(&h.mem, 0xc000, QSIZE);
-    for d in [Desc::ro(RX_BASE, RX_BUF), Desc::wo(RX_BASE, 10), Desc::wo(MEM_SIZE as u64, RX_BUF), Desc::wo(RX_BASE, RX_BUF)] {
+    for d in [
+        Desc::ro(RX_BASE, RX_BUF),
+        Desc::wo(RX_BASE, 10),
+        Desc::wo(MEM_SIZE as u64, RX_BUF),
+        Desc::wo(RX_BASE, RX_BUF),
+    ] {
         rxq.add_chain(&h.mem, &[d]);
     }
     h.rx = rxq.device_queue();
@@ -206,7 +251,10 @@ fn bad_rx_buffers_are_skipped() {
         h.pump_wait(10);
     }
     let used = rxq.take_used(&h.mem);
-    assert_eq!(used.iter().map(|u| u.1).collect::<Vec<_>>(), vec![0, 0, 0, PKT_HEADER_SIZE as u32]);
+    assert_eq!(
+        used.iter().map(|u| u.1).collect::<Vec<_>>(),
+        vec![0, 0, 0, PKT_HEADER_SIZE as u32]
+    );
     let (req, _) = read_packet(&h.mem, RX_BASE, PKT_HEADER_SIZE as u32);
     assert_eq!(req.op, op::REQUEST);
 }
@@ -224,5 +272,9 @@ fn rst_flood_stalls_tx_instead_of_growing() {
         }
         h.pump();
     }
-    assert_eq!(h.tx.next_used(), 256, "TX intake should stop at the RST backlog limit");
+    assert_eq!(
+        h.tx.next_used(),
+        256,
+        "TX intake should stop at the RST backlog limit"
+    );
 }

@@ -54,7 +54,19 @@ impl Harness {
         let rxq = TestQueue::new(&mem, 0x1000, QSIZE);
         let txq = TestQueue::new(&mem, 0x8000, QSIZE);
         let (rx, tx) = (rxq.device_queue(), txq.device_queue());
-        let mut h = Harness { _dir: dir, mem, muxer, rxq, txq, rx, tx, rx_bufs: HashMap::new(), refill: true, tx_next: 0, inbox: VecDeque::new() };
+        let mut h = Harness {
+            _dir: dir,
+            mem,
+            muxer,
+            rxq,
+            txq,
+            rx,
+            tx,
+            rx_bufs: HashMap::new(),
+            refill: true,
+            tx_next: 0,
+            inbox: VecDeque::new(),
+        };
         h.post_rx(QSIZE as usize);
         h
     }
@@ -89,7 +101,16 @@ impl Harness {
     }
 
     fn pkt(&self, op: u16, src_port: u32, dst_port: u32) -> Header {
-        Header { src_cid: GUEST_CID, dst_cid: HOST_CID, src_port, dst_port, type_: TYPE_STREAM, op, buf_alloc: 256 * 1024, ..Header::default() }
+        Header {
+            src_cid: GUEST_CID,
+            dst_cid: HOST_CID,
+            src_port,
+            dst_port,
+            type_: TYPE_STREAM,
+            op,
+            buf_alloc: 256 * 1024,
+            ..Header::default()
+        }
     }
 
     fn send_op(&mut self, op: u16, src_port: u32, dst_port: u32) {
@@ -132,7 +153,9 @@ impl Harness {
     }
 
     fn expect(&mut self, op: u16) -> (Header, Vec<u8>) {
-        let p = self.recv().unwrap_or_else(|| panic!("no packet; expected op {op}"));
+        let p = self
+            .recv()
+            .unwrap_or_else(|| panic!("no packet; expected op {op}"));
         assert_eq!(p.0.op, op, "unexpected packet {:?}", p.0);
         p
     }
@@ -151,7 +174,10 @@ impl Harness {
         s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
         writeln!(s, "CONNECT {port}").unwrap();
         let (req, _) = self.expect(op::REQUEST);
-        assert_eq!((req.src_cid, req.dst_cid, req.dst_port, req.type_), (HOST_CID, GUEST_CID, port, TYPE_STREAM));
+        assert_eq!(
+            (req.src_cid, req.dst_cid, req.dst_port, req.type_),
+            (HOST_CID, GUEST_CID, port, TYPE_STREAM)
+        );
         assert!(req.src_port >= 1 << 30);
         (s, req)
     }

@@ -7,15 +7,15 @@
 //! - `rng` (Linux): virtio-rng filled from the host's `getrandom`.
 //! - `balloon` (Linux): virtio-balloon with statistics and free page reporting (`madvise`).
 
+#[cfg(target_os = "linux")]
+pub mod balloon;
 pub mod block;
 #[cfg(target_os = "linux")]
 pub mod net;
 #[cfg(target_os = "linux")]
-pub mod vsock;
-#[cfg(target_os = "linux")]
 pub mod rng;
 #[cfg(target_os = "linux")]
-pub mod balloon;
+pub mod vsock;
 
 #[cfg(all(test, target_os = "linux"))]
 mod transport_tests;
