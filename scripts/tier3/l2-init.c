@@ -5,6 +5,8 @@
  * which the kernel hands to init as environment variables:
  *   t3blk=<device>   read the host's pattern at offset 0, write ours at offset 4096, fsync
  *   t3vsock=<port>   accept one vsock stream on <port> and echo one line back
+ *   t3dmesg=1        copy the kernel log (timestamps of a quiet boot) to the t3blk device at 64 KiB,
+ *                    where L1 reads it: a boot profile without serial output
  * Ends with a reset (reboot=k on the command line: an i8042 reset, which ends berth-vmm with 0).
  */
 #define _GNU_SOURCE
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/klog.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -92,6 +95,16 @@ static void vsock_echo(unsigned port) {
     close(s);
 }
 
+static void dmesg_to_disk(const char *dev) {
+    static char log[65536];
+    int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, sizeof log - 1);
+    int fd = open(dev, O_WRONLY | O_SYNC);
+    if (n <= 0 || fd < 0) { say("dmesg FAIL"); if (fd >= 0) close(fd); return; }
+    memset(log + n, 0, sizeof log - (size_t)n);
+    if (pwrite(fd, log, sizeof log, 65536) != (ssize_t)sizeof log || fsync(fd) != 0) say("dmesg FAIL write");
+    close(fd);
+}
+
 int main(void) {
     mkdir("/dev", 0755);
     mount("devtmpfs", "/dev", "devtmpfs", 0, NULL); /* EBUSY when the kernel mounted it: fine */
@@ -102,6 +115,8 @@ int main(void) {
     say("init reached");
     const char *blk = getenv("t3blk");
     if (blk && *blk) blk_check(blk);
+    const char *dm = getenv("t3dmesg");
+    if (dm && *dm && blk && *blk) dmesg_to_disk(blk);
     const char *vs = getenv("t3vsock");
     if (vs && *vs) vsock_echo((unsigned)atoi(vs));
     say("done, resetting");

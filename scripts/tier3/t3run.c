@@ -2,8 +2,8 @@
  *
  *   t3run -t <timeout_s> -m <marker> -l <logfile> -- <command> [args...]
  *
- * Runs <command> in its own process group with stdout and stderr on a pipe, copies everything it
- * prints to <logfile>, notes the time from just before the fork to the first output line that
+ * Runs <command> in its own process group with stdout and stderr on a pipe, copies every line it
+ * prints to <logfile> (each prefixed "[+<ms since the fork>] "), notes the time from just before the fork to the first output line that
  * contains <marker>, and kills the group after <timeout_s> seconds. Prints one line of shell
  * assignments for the caller to eval:
  *   T3_EXIT=<exit code, or 128+signal> T3_MARKER_MS=<ms or -1> T3_TOTAL_MS=<ms> T3_TIMEOUT=<0|1>
@@ -84,21 +84,23 @@ int main(int argc, char **argv) {
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break; /* EOF: every writer closed */
         long long t = now_ms();
-        if (write(logfd, buf, (size_t)n) < 0) { /* keep going: the log is best effort */ }
         for (ssize_t k = 0; k < n; k++) {
             char c = buf[k];
             if (c == '\n' || len == sizeof line - 1) {
                 line[len] = 0;
                 if (marker && marker_ms < 0 && strstr(line, marker)) marker_ms = t - start;
+                /* The log gets each line with the ms since the fork: a profile of the VMM's start. */
+                dprintf(logfd, "[+%lld] %s\n", t - start, line);
                 len = 0;
             } else {
                 line[len++] = c;
             }
         }
     }
-    if (marker && marker_ms < 0 && len > 0) {
+    if (len > 0) {
         line[len] = 0;
-        if (strstr(line, marker)) marker_ms = now_ms() - start;
+        if (marker && marker_ms < 0 && strstr(line, marker)) marker_ms = now_ms() - start;
+        dprintf(logfd, "[+%lld] %s\n", now_ms() - start, line);
     }
     close(p[0]);
 

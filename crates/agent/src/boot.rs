@@ -42,6 +42,9 @@ impl Actions for ControlActions {
             "the host asked",
         );
     }
+    fn usage(&self) -> berth_proto::GuestUsage {
+        crate::usage::snapshot()
+    }
 }
 
 /// Used when the kernel command line has no valid `berth.config`.
@@ -118,6 +121,7 @@ pub fn run(early_failures: Vec<String>) {
         return hub.set_phase(Phase::Failed, e);
     }
     start_services(&agent);
+    crate::reclaim::start(hub.clone());
     log!(
         "boot: services started {:.1} s after the agent",
         started.elapsed().as_secs_f32()

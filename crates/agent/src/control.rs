@@ -1,6 +1,7 @@
 //! The control channel: every host connection says `Hello`, gets `Hello` plus the current state, and
 //! from then on receives every `Status`, `Ready` and `ServiceExited`. The [`Hub`] holds the guest's
-//! phase and the list of connected clients; a client that cannot be written to is dropped.
+//! phase and the list of connected clients; a client that cannot be written to is dropped. `Ping` and
+//! `Usage` are answered on any connection, subscribed (after `Hello`) or not.
 
 use std::io::{BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -8,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use berth_proto::{
-    read_json_line, write_json_line, AgentMessage, FramingError, HostMessage, Phase, PROTOCOL_VERSION,
+    read_json_line, write_json_line, AgentMessage, FramingError, GuestUsage, HostMessage, Phase,
+    PROTOCOL_VERSION,
 };
 
 use crate::sys::lock;
@@ -19,6 +21,8 @@ pub trait Actions: Send + Sync {
     fn set_clock(&self, unix_ms: u64);
     /// `Shutdown`.
     fn shutdown(&self, deadline_ms: u64);
+    /// `Usage`: the guest's resource use now.
+    fn usage(&self) -> GuestUsage;
 }
 
 type Client = Arc<Mutex<UnixStream>>;
@@ -120,6 +124,7 @@ impl Hub {
                     self.welcome(&writer)
                 }
                 HostMessage::Ping => send(&writer, &AgentMessage::Pong),
+                HostMessage::Usage => send(&writer, &AgentMessage::Usage(actions.usage())),
                 HostMessage::SetClock { unix_ms } => {
                     actions.set_clock(unix_ms);
                     true
@@ -206,6 +211,15 @@ mod tests {
         fn shutdown(&self, deadline_ms: u64) {
             self.deadline.store(deadline_ms, Ordering::SeqCst);
         }
+        fn usage(&self) -> GuestUsage {
+            GuestUsage {
+                memory: berth_proto::MemoryUsage {
+                    total_bytes: 2 << 30,
+                    available_bytes: 1 << 30,
+                },
+                ..Default::default()
+            }
+        }
     }
 
     fn next(r: &mut BufReader<UnixStream>) -> AgentMessage {
@@ -265,6 +279,34 @@ mod tests {
         drop(r);
         server.join().unwrap();
         assert!(lock(&hub.state).clients.is_empty());
+    }
+
+    #[test]
+    fn usage_is_answered_without_hello_and_without_subscribing() {
+        let hub = Arc::new(Hub::default());
+        let (host, agent) = UnixStream::pair().unwrap();
+        let h = hub.clone();
+        let server = std::thread::spawn(move || h.serve(agent, &Recorder::default()));
+        let mut w = host.try_clone().unwrap();
+        let mut r = BufReader::new(host);
+        for _ in 0..2 {
+            write_json_line(&mut w, &HostMessage::Usage).unwrap();
+            match next(&mut r) {
+                AgentMessage::Usage(u) => assert_eq!(u.memory.total_bytes, 2 << 30),
+                other => panic!("expected usage, got {other:?}"),
+            }
+        }
+        assert!(lock(&hub.state).clients.is_empty(), "no Hello: no pushes");
+        hub.set_phase(Phase::Dockerd, "not for this connection");
+        write_json_line(&mut w, &HostMessage::Ping).unwrap();
+        assert_eq!(
+            next(&mut r),
+            AgentMessage::Pong,
+            "the status push did not reach it"
+        );
+        drop(w);
+        drop(r);
+        server.join().unwrap();
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! - boot: the sequence; mounts, net, etc_files, disk, clock: the pieces it runs
 //! - services (+ reaper): containerd and dockerd under supervision; docker_api: readiness probe
 //! - vsock + control, forward, shell, docker_bridge (+ splice): the host's channels
+//! - usage: CPU, memory and data-disk use for the host's `Usage` request
 //! - dns: the DNS shim; signals, shutdown: how it ends
 
 #[macro_use]
@@ -19,12 +20,14 @@ mod forward;
 mod mounts;
 mod net;
 mod reaper;
+mod reclaim;
 mod services;
 mod shell;
 mod shutdown;
 mod signals;
 mod splice;
 mod sys;
+mod usage;
 mod vsock;
 
 use std::io::Write;

@@ -11,6 +11,7 @@
 //! | `GET  /v1/settings` |                    | [`MachineConfig`]                      |
 //! | `PUT  /v1/settings` | [`MachineConfig`]  | [`MachineConfig`] (applies on restart) |
 //! | `GET  /v1/events`   |                    | [`Event`]s, one JSON object per line   |
+//! | `GET  /v1/usage`    |                    | [`Usage`] (409 unless running)         |
 //!
 //! Errors are a non-2xx status with an [`ApiError`] body. berthd boots the machine as soon as it starts
 //! and exits once the machine is stopped, so "no daemon" means "stopped".
@@ -19,6 +20,7 @@
 mod config;
 mod paths;
 mod status;
+mod usage;
 #[cfg(feature = "vsock-client")]
 pub mod vsock_client;
 
@@ -27,3 +29,4 @@ pub use paths::{MachinePaths, DEFAULT_MACHINE};
 pub use status::{
     ApiError, Backend, BackendKind, Event, ForwardState, ForwardedPort, MachineState, Status, Versions,
 };
+pub use usage::{CpuTimes, DiskUsage, MemoryUsage, Usage};

@@ -3,7 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use berth_api::{Event, ForwardState, MachineState, Status};
-use berth_engine::{DockerContext, Engine};
+use berth_engine::{DockerContext, Engine, UsageReading};
 
 use crate::{CmdResult, Failure};
 
@@ -131,8 +131,18 @@ pub async fn restart(engine: &Engine) -> CmdResult {
 
 pub async fn status(engine: &Engine, json: bool) -> CmdResult {
     let s = engine.status().await?;
+    let usage = match s.state {
+        MachineState::Running => Some(usage(engine).await),
+        _ => None,
+    };
     if json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
+        // The status with `usage` (a reading, or null) and, when it could not be read, `usage_error`.
+        let mut v = serde_json::to_value(&s)?;
+        v["usage"] = serde_json::to_value(usage.as_ref().and_then(|u| u.as_ref().ok()))?;
+        if let Some(Err(e)) = &usage {
+            v["usage_error"] = e.to_string().into();
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
     println!("Machine:  {} — {}", s.name, state_word(s.state));
@@ -169,6 +179,11 @@ pub async fn status(engine: &Engine, json: bool) -> CmdResult {
                 String::new()
             }
         );
+    }
+    match &usage {
+        Some(Ok(u)) => println!("Usage:    {}", usage_line(u)),
+        Some(Err(e)) => println!("Usage:    unknown: {e}"),
+        None => {}
     }
     for p in &s.ports {
         match p.state {
@@ -222,6 +237,48 @@ pub async fn delete(engine: &Engine, yes: bool) -> CmdResult {
     Ok(())
 }
 
+/// Two snapshots a second apart, so CPU use is measured rather than guessed.
+async fn usage(engine: &Engine) -> berth_engine::Result<UsageReading> {
+    let first = engine.usage().await?;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let second = engine.usage().await?;
+    Ok(UsageReading::new(Some(&first), &second))
+}
+
+fn usage_line(u: &UsageReading) -> String {
+    let cpu = u
+        .cpu_percent
+        .map(|p| {
+            let digits = if p < 10.0 { 1 } else { 0 };
+            format!("CPU {p:.digits$}% of {}", u.cpus)
+        })
+        .unwrap_or_else(|| format!("CPU - of {}", u.cpus));
+    let disk = match (u.disk_used_bytes, u.disk_size_bytes) {
+        (Some(used), Some(size)) => format!("disk {} of {}", bytes(used), bytes(size)),
+        _ => "disk unknown".into(),
+    };
+    let host = u
+        .host_rss_bytes
+        .map(|b| format!("; the VM process holds {} of this computer's memory", bytes(b)))
+        .unwrap_or_default();
+    format!(
+        "{cpu}, memory {} of {}, {disk}{host}",
+        bytes(u.memory_used_bytes),
+        bytes(u.memory_total_bytes)
+    )
+}
+
+/// MiB below a GiB, else GiB with one decimal.
+fn bytes(b: u64) -> String {
+    const MIB: f64 = (1u64 << 20) as f64;
+    let mib = b as f64 / MIB;
+    if mib < 1024.0 {
+        format!("{mib:.0} MiB")
+    } else {
+        format!("{:.1} GiB", mib / 1024.0)
+    }
+}
+
 fn state_word(s: MachineState) -> &'static str {
     match s {
         MachineState::Stopped => "stopped",
@@ -237,5 +294,43 @@ fn backend_word(k: berth_api::BackendKind) -> &'static str {
         berth_api::BackendKind::QemuKvm => "QEMU + KVM",
         berth_api::BackendKind::QemuTcg => "QEMU emulation (TCG)",
         berth_api::BackendKind::BerthVmm => "berth-vmm",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_usage_line_says_cpu_memory_disk_and_the_host_side() {
+        let u = UsageReading {
+            cpu_percent: Some(12.4),
+            cpus: 2,
+            memory_used_bytes: 412 << 20,
+            memory_total_bytes: 1986 << 20,
+            disk_used_bytes: Some(1_288_490_189),
+            disk_size_bytes: Some(63 << 30),
+            host_rss_bytes: Some(530 << 20),
+        };
+        assert_eq!(
+            usage_line(&u),
+            "CPU 12% of 2, memory 412 MiB of 1.9 GiB, disk 1.2 GiB of 63.0 GiB; the VM process holds 530 MiB \
+             of this computer's memory"
+        );
+        let idle = UsageReading {
+            cpu_percent: Some(0.46),
+            ..u
+        };
+        assert!(usage_line(&idle).starts_with("CPU 0.5% of 2,"));
+        let unknown = UsageReading {
+            cpu_percent: None,
+            disk_used_bytes: None,
+            host_rss_bytes: None,
+            ..u
+        };
+        assert_eq!(
+            usage_line(&unknown),
+            "CPU - of 2, memory 412 MiB of 1.9 GiB, disk unknown"
+        );
     }
 }

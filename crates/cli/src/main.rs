@@ -3,10 +3,15 @@
 //! Exit codes: 0 success, 1 the operation failed (message on stderr), 2 usage error (clap), 3 the
 //! machine is not running where it must be.
 
+mod account;
 mod doctor;
+mod layers;
 mod lifecycle;
 mod logs;
+mod registry;
 mod shell;
+mod table;
+mod transfer;
 
 use std::process::ExitCode;
 
@@ -50,6 +55,25 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Search Docker Hub for repositories.
+    Search(registry::SearchArgs),
+    /// List the tags of a Docker Hub repository, or of a repository on a registry.
+    Tags(registry::TagsArgs),
+    /// List the repositories of a registry.
+    Catalog(registry::CatalogArgs),
+    /// Show what each layer of an image adds, changes and deletes, and the space wasted.
+    Layers(layers::LayersArgs),
+    /// Log in to a registry: checks the password, keeps it in your OS keyring, and lets the docker CLI
+    /// use it through docker-credential-berth.
+    Login(account::LoginArgs),
+    /// Forget a registry's credentials.
+    Logout(account::LogoutArgs),
+    /// Name an image in the machine for a registry (`berth tag app 127.0.0.1:5000/app:1`).
+    Tag(transfer::TagArgs),
+    /// Push an image from the machine to its registry, with the credentials of `berth login`.
+    Push(transfer::PushArgs),
+    /// Pull an image, publish its ports on free local ports, start it, and print the URLs to open.
+    Quickrun(transfer::QuickRunArgs),
     /// Delete the machine: its images, containers, volumes and settings.
     Delete {
         /// Do not ask.
@@ -96,6 +120,15 @@ fn main() -> ExitCode {
             Cmd::Shell(a) => shell::run(&engine, a).await,
             Cmd::Doctor { json } => doctor::run(&engine, json).await,
             Cmd::Delete { yes } => lifecycle::delete(&engine, yes).await,
+            Cmd::Search(a) => registry::search(a).await,
+            Cmd::Tags(a) => registry::tags(a).await,
+            Cmd::Catalog(a) => registry::catalog(a).await,
+            Cmd::Layers(a) => layers::run(&engine, a).await,
+            Cmd::Login(a) => account::login(&engine, a).await,
+            Cmd::Logout(a) => account::logout(&engine, a).await,
+            Cmd::Tag(a) => transfer::tag(&engine, a).await,
+            Cmd::Push(a) => transfer::push(&engine, a).await,
+            Cmd::Quickrun(a) => transfer::quickrun(&engine, a).await,
         }
     });
     // Don't wait for blocking reads still in flight: `berth shell` leaves one on stdin when the remote

@@ -9,9 +9,9 @@ use bollard::models::{
     PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, EventsOptions, ListContainersOptions, ListImagesOptions,
-    ListVolumesOptions, LogsOptions, RemoveContainerOptions, RemoveImageOptions, RemoveVolumeOptions,
-    RestartContainerOptions, StartContainerOptions, StopContainerOptions,
+    CreateContainerOptions, EventsOptions, ListContainersOptions, ListImagesOptions, ListVolumesOptions,
+    LogsOptions, RemoveContainerOptions, RemoveImageOptions, RemoveVolumeOptions, RestartContainerOptions,
+    StartContainerOptions, StopContainerOptions,
 };
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -129,6 +129,8 @@ pub struct RunRequest {
     pub command: Option<Vec<String>>,
     /// Volumes and machine paths to mount (`-v`).
     pub volumes: Vec<VolumeMount>,
+    /// Labels to put on the container (`--label`).
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// One line of a container's output.
@@ -288,19 +290,10 @@ impl DockerApi {
             .map_err(docker_error)
     }
 
-    /// Pulls `reference`, yielding Docker's progress lines; an error line ends the stream with an error.
+    /// Pulls `reference` with its registry's stored credentials (see `login`), yielding Docker's progress
+    /// lines; an error line ends the stream with an error.
     pub fn pull(&self, reference: &str) -> impl Stream<Item = Result<PullProgress>> + Send + 'static {
-        let (image, tag) = split_reference(reference);
-        let opts = CreateImageOptions {
-            from_image: Some(image),
-            tag,
-            ..Default::default()
-        };
-        let reference = reference.to_string();
-        self.client.create_image(Some(opts), None, None).map(move |item| {
-            item.map_err(docker_error)
-                .and_then(|info| pull_progress(&reference, info))
-        })
+        self.pull_as(reference, None)
     }
 
     /// The ports an image declares with `EXPOSE`, as `80/tcp`, sorted.
@@ -556,7 +549,7 @@ fn volume_users(name: &str, containers: &[ContainerSummary]) -> Vec<String> {
 }
 
 /// `registry:5000/app:1.2` → (`registry:5000/app`, `1.2`); a digest stays whole; no tag means `latest`.
-fn split_reference(reference: &str) -> (String, Option<String>) {
+pub(crate) fn split_reference(reference: &str) -> (String, Option<String>) {
     if reference.contains('@') {
         return (reference.to_string(), None);
     }
@@ -570,7 +563,7 @@ fn split_reference(reference: &str) -> (String, Option<String>) {
     }
 }
 
-fn pull_progress(reference: &str, info: CreateImageInfo) -> Result<PullProgress> {
+pub(crate) fn pull_progress(reference: &str, info: CreateImageInfo) -> Result<PullProgress> {
     if let Some(err) = info.error_detail.and_then(|d| d.message) {
         return Err(Error::Docker(format!("pulling {reference}: {err}")));
     }
@@ -619,6 +612,7 @@ fn create_body(req: &RunRequest) -> Result<ContainerCreateBody> {
         env: (!req.env.is_empty()).then(|| req.env.clone()),
         cmd: req.command.clone().filter(|c| !c.is_empty()),
         exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        labels: (!req.labels.is_empty()).then(|| req.labels.clone().into_iter().collect()),
         host_config: Some(HostConfig {
             port_bindings: (!bindings.is_empty()).then_some(bindings),
             binds: (!binds.is_empty()).then_some(binds),

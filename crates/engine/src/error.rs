@@ -27,6 +27,34 @@ pub enum Error {
     /// The daemon's answer was not understood.
     #[error("unexpected answer from berthd: {0}")]
     Protocol(String),
+    /// Stored credentials or the keyring failed.
+    #[error(transparent)]
+    Credentials(#[from] berth_credentials::Error),
+    /// A registry refused, or could not be reached.
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+    /// A push was refused by the registry.
+    #[error("push denied: log in to {registry} with an account that may push to {repository} (`berth login {registry}`)")]
+    PushDenied {
+        /// The registry.
+        registry: String,
+        /// The repository pushed to.
+        repository: String,
+    },
+    /// The image is built for another architecture than the machine's: it would run emulated, slowly or
+    /// not at all; the caller must confirm.
+    #[error(
+        "{image} is built for {image_platforms}, and this machine runs {machine}: it would run emulated \
+         (slow, and only where the machine has an emulator for it); confirm to run it anyway"
+    )]
+    NeedsEmulation {
+        /// The image.
+        image: String,
+        /// The platforms it has.
+        image_platforms: String,
+        /// The machine's platform.
+        machine: String,
+    },
     /// I/O.
     #[error("{context}: {source}")]
     Io {

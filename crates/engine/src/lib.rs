@@ -15,9 +15,14 @@ pub mod host;
 mod images;
 mod inspect;
 mod limits;
+mod login;
 mod machine_files;
 mod mounts;
+mod quickrun;
+pub mod registry;
 mod stats;
+mod transfer;
+mod usage;
 
 use std::time::Duration;
 
@@ -39,9 +44,16 @@ pub use exec::{exit_message, Terminal, TerminalControl, TerminalSize, TERMINAL_M
 pub use images::{ImageLayer, PruneReport};
 pub use inspect::{ContainerDetail, MountDetail, NetworkDetail, PortDetail};
 pub use limits::{Range, SettingsLimits};
+pub use login::{credentials_for, logged_in, use_helper_in_docker_cli, Login, HOST_ALIAS};
 pub use machine_files::{LogTail, MachineLog};
 pub use mounts::VolumeMount;
+pub use quickrun::{
+    choose_ports, host_port_free, machine_platform, portability, Portability, QuickRun, QuickRunEvent,
+    QuickRunOptions, EMULATED_LABEL, QUICKRUN_LABEL,
+};
 pub use stats::StatsSample;
+pub use transfer::{PushProgress, PushReport};
+pub use usage::{cpu_percent, UsageReading};
 
 /// A handle on one machine.
 #[derive(Debug, Clone)]

@@ -8,11 +8,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use berth_api::{ApiError, Event, MachineConfig, MachinePaths, Status};
+use berth_api::{ApiError, Event, MachineConfig, MachinePaths, MachineState, Status};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::shared::Shared;
 use crate::supervisor::{self, Command};
+use crate::usage::{self, UsageProbe};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -23,6 +24,8 @@ pub struct ApiState {
     pub commands: mpsc::Sender<Command>,
     /// The machine's paths.
     pub paths: MachinePaths,
+    /// The agent connection `/v1/usage` asks over.
+    pub usage: UsageProbe,
 }
 
 /// The router.
@@ -33,6 +36,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/restart", post(restart))
         .route("/v1/settings", get(get_settings).put(put_settings))
         .route("/v1/events", get(events))
+        .route("/v1/usage", get(usage))
         .with_state(state)
 }
 
@@ -42,6 +46,26 @@ fn error(code: StatusCode, msg: impl Into<String>) -> Response {
 
 async fn status(State(st): State<ApiState>) -> Json<Status> {
     Json(st.shared.status())
+}
+
+/// The guest's CPU, memory and disk use and the hypervisor's resident memory; 409 unless running.
+async fn usage(State(st): State<ApiState>) -> Response {
+    let status = st.shared.status();
+    let pid = st.shared.hypervisor_pid();
+    let Some(pid) = pid.filter(|_| status.state == MachineState::Running) else {
+        let state = serde_json::to_value(status.state).unwrap_or_default();
+        return error(
+            StatusCode::CONFLICT,
+            format!(
+                "the machine is {}, not running: usage is measured while it runs",
+                state.as_str().unwrap_or("not running")
+            ),
+        );
+    };
+    match st.usage.guest(&st.paths.vsock_socket()).await {
+        Ok(g) => Json(usage::to_api(&g, usage::host_rss(pid))).into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
 }
 
 async fn stop(State(st): State<ApiState>) -> Response {
@@ -107,4 +131,49 @@ async fn events(State(st): State<ApiState>) -> Response {
         .header("content-type", "application/x-ndjson")
         .body(Body::from_stream(stream))
         .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "cannot stream events"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(dir: &std::path::Path) -> ApiState {
+        let paths = MachinePaths {
+            name: "t".into(),
+            data_dir: dir.join("data"),
+            run_dir: dir.join("run"),
+        };
+        let status = Status::stopped("t", paths.docker_host(), &MachineConfig::default());
+        ApiState {
+            shared: Shared::new(status),
+            commands: mpsc::channel(1).0,
+            paths,
+            usage: UsageProbe::default(),
+        }
+    }
+
+    async fn body(r: Response) -> String {
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn usage_needs_a_running_machine() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = state(dir.path());
+        st.shared.update(|s| s.state = MachineState::Starting);
+        st.shared.set_hypervisor_pid(Some(std::process::id()));
+        let r = usage(State(st.clone())).await;
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        assert!(body(r).await.contains("the machine is starting, not running"));
+
+        // Running, but the guest cannot be reached: the reason, not a hang.
+        st.shared.update(|s| s.state = MachineState::Running);
+        let r = usage(State(st.clone())).await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body(r).await.contains("cannot ask the guest"));
+
+        st.shared.set_hypervisor_pid(None);
+        assert_eq!(usage(State(st)).await.status(), StatusCode::CONFLICT);
+    }
 }

@@ -11,8 +11,12 @@ use crate::{Error, Result};
 pub struct Manifest {
     /// Hash of the image's inputs.
     pub image_id: String,
-    /// Kernel file name in the image folder.
+    /// Kernel file name in the image folder (a bzImage: what QEMU's `-kernel` loads).
     pub kernel: String,
+    /// The same kernel uncompressed (ELF vmlinux), if the image has it: berth-vmm loads it directly and
+    /// so skips the guest-side decompression (images built before it existed lack it).
+    #[serde(default)]
+    pub kernel_elf: Option<String>,
     /// Rootfs file name in the image folder.
     pub rootfs: String,
     /// Guest kernel release.
@@ -71,6 +75,17 @@ impl GuestImage {
         self.dir.join(&self.manifest.kernel)
     }
 
+    /// The kernel for berth-vmm: the uncompressed vmlinux when the image has a readable one, else the
+    /// bzImage (berth-vmm loads both).
+    pub fn vmm_kernel(&self) -> PathBuf {
+        self.manifest
+            .kernel_elf
+            .as_ref()
+            .map(|f| self.dir.join(f))
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| self.kernel())
+    }
+
     /// The read-only root filesystem.
     pub fn rootfs(&self) -> PathBuf {
         self.dir.join(&self.manifest.rootfs)
@@ -102,6 +117,38 @@ mod tests {
             .contains("bzImage is missing"));
         std::fs::write(dir.path().join("bzImage"), "k").unwrap();
         std::fs::write(dir.path().join("rootfs.erofs"), "r").unwrap();
-        assert_eq!(GuestImage::open(dir.path()).unwrap().manifest.image_id, "x");
+        let image = GuestImage::open(dir.path()).unwrap();
+        assert_eq!(image.manifest.image_id, "x");
+        assert_eq!(
+            image.vmm_kernel(),
+            dir.path().join("bzImage"),
+            "no vmlinux: berth-vmm gets the bzImage"
+        );
+    }
+
+    #[test]
+    fn berth_vmm_boots_the_vmlinux_when_the_image_has_one() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("manifest.json"),
+            r#"{"image_id":"x","kernel":"bzImage","kernel_elf":"vmlinux","rootfs":"rootfs.erofs","kernel_release":"6.1","docker":"26"}"#,
+        )
+        .unwrap();
+        for f in ["bzImage", "rootfs.erofs"] {
+            std::fs::write(dir.path().join(f), "x").unwrap();
+        }
+        let image = GuestImage::open(dir.path()).unwrap();
+        assert_eq!(
+            image.vmm_kernel(),
+            dir.path().join("bzImage"),
+            "listed but missing: fall back"
+        );
+        std::fs::write(dir.path().join("vmlinux"), "x").unwrap();
+        assert_eq!(image.vmm_kernel(), dir.path().join("vmlinux"));
+        assert_eq!(
+            image.kernel(),
+            dir.path().join("bzImage"),
+            "QEMU keeps the bzImage"
+        );
     }
 }

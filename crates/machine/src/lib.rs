@@ -15,5 +15,6 @@ pub mod ports;
 pub mod probe;
 pub mod shared;
 pub mod supervisor;
+pub mod usage;
 
 pub use error::{Error, Result};

@@ -59,7 +59,7 @@ async fn run(paths: MachinePaths) -> anyhow::Result<()> {
     let cfg = supervisor::load_config(&paths);
     cfg.validate().map_err(Error::from)?;
     let image = GuestImage::open(&GuestImage::default_dir())?;
-    let backend = probe::choose_backend(&image.kernel(), &paths.run_dir.join("probe.json")).await;
+    let backend = probe::choose_backend(&image, &paths.run_dir.join("probe.json")).await;
     tracing::info!(backend = ?backend.kind, reason = %backend.reason, image = %image.manifest.image_id, "starting");
 
     let mut status = Status::stopped(&paths.name, paths.docker_host(), &cfg);
@@ -79,6 +79,7 @@ async fn run(paths: MachinePaths) -> anyhow::Result<()> {
         shared: shared.clone(),
         commands: tx.clone(),
         paths: paths.clone(),
+        usage: Default::default(),
     });
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 
 use crate::backend;
+use crate::image::GuestImage;
 
 /// How long a Linux boot under KVM may take to reach its root mount before we call KVM unusable.
 const KVM_BOOT_BUDGET: Duration = Duration::from_secs(20);
@@ -33,8 +34,10 @@ struct Cached {
     backend: Backend,
 }
 
-/// Picks the backend for `kernel`, honouring `BERTH_BACKEND` (`berth-vmm`, `qemu-kvm`, `qemu-tcg`).
-pub async fn choose_backend(kernel: &Path, cache: &Path) -> Backend {
+/// Picks the backend for `image`'s kernel, honouring `BERTH_BACKEND` (`berth-vmm`, `qemu-kvm`, `qemu-tcg`).
+pub async fn choose_backend(image: &GuestImage, cache: &Path) -> Backend {
+    let kernel = image.vmm_kernel();
+    let kernel = kernel.as_path();
     if let Ok(forced) = std::env::var("BERTH_BACKEND") {
         let kind = match forced.as_str() {
             "berth-vmm" => Some(BackendKind::BerthVmm),
@@ -61,7 +64,7 @@ pub async fn choose_backend(kernel: &Path, cache: &Path) -> Backend {
     {
         return c.backend;
     }
-    let backend = probe_kvm(kernel).await;
+    let backend = probe_kvm(kernel, &image.kernel()).await;
     let _ = std::fs::write(
         cache,
         serde_json::to_vec(&Cached {
@@ -106,9 +109,9 @@ fn cache_key(kernel: &Path) -> String {
     format!("{}|{}|{:?}", boot.trim(), kernel.display(), meta)
 }
 
-/// Test-boots `kernel` under berth-vmm, then under QEMU with KVM; the first that reaches the root
-/// mount wins, else TCG.
-async fn probe_kvm(kernel: &Path) -> Backend {
+/// Test-boots `kernel` under berth-vmm, then `bzimage` (the same kernel, as QEMU loads it) under QEMU
+/// with KVM; the first that reaches the root mount wins, else TCG.
+async fn probe_kvm(kernel: &Path, bzimage: &Path) -> Backend {
     let mut attempt = boot_probe(backend::vmm::probe_command(kernel), "berth-vmm").await;
     if let Err(why) = &attempt {
         if why.starts_with(EXITED) {
@@ -127,7 +130,7 @@ async fn probe_kvm(kernel: &Path) -> Backend {
         Err(why) => why,
     };
     tracing::info!(why = %vmm_failed, "berth-vmm probe failed; trying QEMU with KVM");
-    match boot_probe(qemu_probe_command(kernel), "QEMU").await {
+    match boot_probe(qemu_probe_command(bzimage), "QEMU").await {
         Ok(()) => Backend {
             kind: BackendKind::QemuKvm,
             reason: format!("berth-vmm could not boot a test kernel ({vmm_failed}); using QEMU with KVM"),

@@ -15,6 +15,7 @@ pub struct Shared {
 struct Inner {
     status: Mutex<Status>,
     booted_at: Mutex<Option<std::time::Instant>>,
+    hypervisor_pid: Mutex<Option<u32>>,
     events: broadcast::Sender<Event>,
 }
 
@@ -26,6 +27,7 @@ impl Shared {
             inner: Arc::new(Inner {
                 status: Mutex::new(status),
                 booted_at: Mutex::new(None),
+                hypervisor_pid: Mutex::new(None),
                 events,
             }),
         }
@@ -42,6 +44,24 @@ impl Shared {
     /// Records when the guest was (re)started, or that it is down.
     pub fn set_booted(&self, at: Option<std::time::Instant>) {
         *self.inner.booted_at.lock().unwrap_or_else(|p| p.into_inner()) = at;
+    }
+
+    /// Records the running hypervisor process (for `/v1/usage`), or that none runs.
+    pub fn set_hypervisor_pid(&self, pid: Option<u32>) {
+        *self
+            .inner
+            .hypervisor_pid
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = pid;
+    }
+
+    /// The running hypervisor process.
+    pub fn hypervisor_pid(&self) -> Option<u32> {
+        *self
+            .inner
+            .hypervisor_pid
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Changes the status and tells subscribers (only when something changed).

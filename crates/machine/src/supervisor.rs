@@ -73,6 +73,7 @@ impl Supervisor {
                 Err(e) => Outcome::Crashed(e.to_string()),
             };
             self.shared.set_booted(None);
+            self.shared.set_hypervisor_pid(None);
             match outcome {
                 Outcome::Stopped(reply) => return reply,
                 Outcome::Restart => continue,
@@ -133,7 +134,11 @@ impl Supervisor {
         };
         let tcg = kind == BackendKind::QemuTcg;
         let spec = GuestSpec {
-            kernel: self.image.kernel(),
+            kernel: if kind == BackendKind::BerthVmm {
+                self.image.vmm_kernel()
+            } else {
+                self.image.kernel()
+            },
             rootfs: self.image.rootfs(),
             data_disk: p.data_disk(),
             cpus: cfg.cpus,
@@ -174,6 +179,7 @@ impl Supervisor {
             },
         })?;
         self.shared.set_booted(Some(Instant::now()));
+        self.shared.set_hypervisor_pid(hypervisor.id());
         self.shared.log(format!("guest booting with {kind:?}"));
         Ok(Guest {
             hypervisor,
@@ -317,7 +323,7 @@ impl Supervisor {
                 ));
                 None
             }
-            AgentMessage::Pong => None,
+            AgentMessage::Pong | AgentMessage::Usage(_) => None,
         }
     }
 

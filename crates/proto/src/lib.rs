@@ -12,7 +12,7 @@ mod framing;
 mod stream;
 
 pub use config::{GuestConfig, GuestNet, CMDLINE_KEY};
-pub use control::{AgentMessage, HostMessage, Phase};
+pub use control::{AgentMessage, CpuTimes, DiskUsage, GuestUsage, HostMessage, MemoryUsage, Phase};
 pub use framing::{read_json_line, write_json_line, FramingError, MAX_LINE};
 pub use stream::{ForwardReply, ForwardRequest, ShellReply, ShellRequest, Transport};
 

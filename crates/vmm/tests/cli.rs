@@ -170,12 +170,12 @@ fn disks_and_vsock_get_mmio_slots_declared_on_the_kernel_command_line() {
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    // Device ids 2 (blk), 2, 19 (vsock), 4 (rng, always there), 5 (balloon) printed as 'A' + id.
+    // Device ids 2 (blk), 2, 19 (vsock), 4 (rng, always there), 5 (balloon) printed as 'A' + id; IRQ 8 is the RTC's.
     assert_eq!(
         std::fs::read_to_string(&console).unwrap(),
         "console=ttyS0 reboot=k virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6 \
-         virtio_mmio.device=4K@0xd0002000:7 virtio_mmio.device=4K@0xd0003000:8 \
-         virtio_mmio.device=4K@0xd0004000:9\nCCTEF\n"
+         virtio_mmio.device=4K@0xd0002000:7 virtio_mmio.device=4K@0xd0003000:9 \
+         virtio_mmio.device=4K@0xd0004000:10\nCCTEF\n"
     );
     assert!(!uds.exists(), "the vsock socket is removed when the VM stops");
 }

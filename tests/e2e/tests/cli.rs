@@ -79,6 +79,34 @@ fn invalid_settings_are_refused_with_the_valid_range() {
 }
 
 #[test]
+fn status_reports_the_machines_measured_usage() {
+    machine();
+    let s = status();
+    let u = &s["usage"];
+    assert!(u.is_object(), "a running machine reports usage: {s}");
+    let mem_total = u["memory_total_bytes"].as_u64().unwrap_or(0);
+    let mem_used = u["memory_used_bytes"].as_u64().unwrap_or(u64::MAX);
+    assert!(mem_total > 0, "guest memory total: {u}");
+    assert!(
+        mem_used > 0 && mem_used < mem_total,
+        "dockerd uses some memory, not all: {u}"
+    );
+    let disk_size = u["disk_size_bytes"].as_u64().unwrap_or(0);
+    assert!(disk_size > 0, "data disk size: {u}");
+    assert!(
+        u["disk_used_bytes"].as_u64().unwrap_or(u64::MAX) <= disk_size,
+        "{u}"
+    );
+    let cpu = u["cpu_percent"].as_f64().expect("two snapshots give a CPU %");
+    assert!((0.0..=100.0).contains(&cpu), "{u}");
+    assert!(u["cpus"].as_u64().unwrap_or(0) >= 1, "{u}");
+    // On Linux berthd reads the hypervisor's resident memory on the host.
+    assert!(u["host_rss_bytes"].as_u64().unwrap_or(0) > 0, "{u}");
+    let text = berth(&["status"]).ok();
+    assert!(text.stdout.contains("Usage:    CPU "), "{}", text.stdout);
+}
+
+#[test]
 fn delete_refuses_without_confirmation_when_not_at_a_terminal() {
     let r = berth(&["delete"]);
     assert_eq!(r.code, 2, "{}", r.stderr);

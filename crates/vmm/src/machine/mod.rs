@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
 
-use vm_memory::{GuestAddress, GuestMemoryMmap};
+use vm_memory::GuestAddress;
 use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
 
 use crate::api::{Api, ApiServer};
@@ -21,6 +21,7 @@ use crate::hypervisor::kvm::KvmHypervisor;
 use crate::hypervisor::{Hypervisor, HypervisorError, Vcpu, VmExit};
 use crate::vcpu_control::VcpuControl;
 
+mod guest_ram;
 mod virtio;
 pub use crate::devices::virtio::net::{MacAddr, NetConfig, DEFAULT_MAC};
 pub use virtio::{disk_name, BalloonConfig, DiskConfig, VsockConfig};
@@ -203,6 +204,7 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
             mptable::MAX_CPUS
         )));
     }
+    let started = std::time::Instant::now();
     let hv = KvmHypervisor::new()?;
     let mut devices = virtio::build_devices(&config.disks, config.vsock.as_ref(), config.net.as_ref())?;
     let balloon =
@@ -213,8 +215,9 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
         .into_iter()
         .map(|(a, s)| (GuestAddress(a), s as usize))
         .collect();
-    // Private anonymous mappings: the balloon's MADV_DONTNEED really gives pages back to the host.
-    let mem = GuestMemoryMmap::<()>::from_ranges(&ranges).map_err(|e| {
+    // Private anonymous mappings, 2 MiB-aligned for huge pages (guest_ram.rs): the balloon's
+    // MADV_DONTNEED really gives pages back to the host.
+    let mem = guest_ram::allocate(&ranges).map_err(|e| {
         MachineError::Config(format!(
             "cannot allocate {} MiB of guest memory: {e}",
             config.mem_mib
@@ -230,7 +233,9 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
     let (params, event_loop) = virtio::attach(vm.as_ref(), &mem, &mut buses.mmio, devices)?;
     let cmdline = full_cmdline(&config.cmdline, &params);
 
+    let vm_ready = started.elapsed();
     let kernel = zero_page::load_kernel(&mem, &config.kernel)?;
+    let kernel_load = started.elapsed() - vm_ready;
     let cmdline_len = zero_page::write_cmdline(&mem, &cmdline)?;
     zero_page::write_zero_page(&mem, kernel.header, cmdline_len, mem_size)?;
     mptable::write(&mem, config.cpus)?;
@@ -238,6 +243,8 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
         entry = kernel.entry,
         mem_mib = config.mem_mib,
         cpus = config.cpus,
+        setup_ms = vm_ready.as_millis() as u64,
+        load_ms = kernel_load.as_millis() as u64,
         "kernel loaded"
     );
 

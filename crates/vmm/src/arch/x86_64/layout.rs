@@ -67,6 +67,9 @@ pub const I8042_PORT: u16 = 0x60;
 pub const I8042_PORT_LEN: u16 = 5;
 /// i8042 keyboard IRQ.
 pub const I8042_KBD_IRQ: u32 = 1;
+/// The CMOS RTC's IRQ: Linux's rtc_cmos claims it even though our RTC raises no interrupts, so no virtio
+/// device may share it (the guest then has no /dev/rtc0: "genirq: Flags mismatch irq 8").
+pub const RTC_IRQ: u32 = 8;
 /// CMOS RTC ports: 0x70 index, 0x71 data.
 pub const RTC_PORT: u16 = 0x70;
 /// CMOS RTC port count.
@@ -81,11 +84,13 @@ pub fn ram_regions(mem_size: u64) -> Vec<(u64, u64)> {
     }
 }
 
-/// The virtio-mmio window of device `index`: (base address, IRQ).
+/// The virtio-mmio window of device `index`: (base address, IRQ). IRQs count up from
+/// [`VIRTIO_MMIO_FIRST_IRQ`], stepping over [`RTC_IRQ`].
 pub fn virtio_mmio_slot(index: u32) -> (u64, u32) {
+    let irq = VIRTIO_MMIO_FIRST_IRQ + index;
     (
         VIRTIO_MMIO_START + u64::from(index) * VIRTIO_MMIO_SIZE,
-        VIRTIO_MMIO_FIRST_IRQ + index,
+        if irq >= RTC_IRQ { irq + 1 } else { irq },
     )
 }
 
@@ -128,7 +133,9 @@ mod tests {
     fn devices_sit_in_the_gap_and_below_the_ioapic() {
         let (base, irq) = virtio_mmio_slot(7);
         assert!(base >= MMIO_GAP_START && base + VIRTIO_MMIO_SIZE <= IOAPIC_START);
-        assert_eq!(irq, 12);
+        assert_eq!(irq, 13);
+        let irqs: Vec<u32> = (0..5).map(|i| virtio_mmio_slot(i).1).collect();
+        assert_eq!(irqs, [5, 6, 7, 9, 10], "the RTC keeps IRQ 8");
         const { assert!(KVM_TSS_START > APIC_START && KVM_TSS_START + 3 * 0x1000 <= MMIO_GAP_END) };
     }
 }
