@@ -20,8 +20,9 @@
 //!
 //! The price is a running provider. Headless machines may have none: then every call fails with
 //! [`Error::NoKeyring`], whose message names what to install and start; nothing falls back to a file.
-//! We talk to it over libdbus, synchronously (`sync-secret-service`): the helper is a short-lived
-//! process and needs no async runtime. Tests run a private D-Bus session with `gnome-keyring-daemon`
+//! We talk to it with keyring's blocking API over zbus (`async-secret-service` + `async-io`, session
+//! encryption in Rust): pure Rust, so the statically linked musl builds of `berth` (the tier-3 harness)
+//! need no libdbus, and no async runtime is needed in the helper. Tests run a private D-Bus session with `gnome-keyring-daemon`
 //! (see `berth-fixtures`' `keyring` module), never the user's own keyring.
 #![deny(missing_docs)]
 
