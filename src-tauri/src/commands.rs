@@ -65,8 +65,9 @@ pub async fn machine_restart(state: State<'_, AppState>) -> Result<Status> {
 }
 
 #[tauri::command]
-pub async fn containers_list(state: State<'_, AppState>) -> Result<Vec<Container>> {
-    Ok(state.docker()?.containers().await?)
+pub async fn containers_list(state: State<'_, AppState>) -> Result<Vec<crate::quickrun::ContainerRow>> {
+    let list: Vec<Container> = state.docker()?.containers().await?;
+    Ok(crate::quickrun::with_emulated(state.engine.docker().ok(), list).await)
 }
 
 #[tauri::command]

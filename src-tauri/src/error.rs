@@ -16,6 +16,9 @@ pub enum AppError {
     /// Starting at login could not be read or changed.
     #[error(transparent)]
     LoginItem(#[from] crate::login_item::LoginItemError),
+    /// Docker Hub or a registry refused or could not be reached.
+    #[error(transparent)]
+    Registry(#[from] berth_engine::registry::RegistryError),
 }
 
 /// The commands' result type.
@@ -33,9 +36,28 @@ impl AppError {
             AppError::Engine(E::Rejected(_)) | AppError::Engine(E::Invalid(_)) | AppError::Invalid(_) => {
                 "invalid"
             }
+            AppError::Engine(E::Registry(r)) | AppError::Registry(r) => registry_kind(r),
+            AppError::Engine(E::NeedsEmulation { .. }) => "needs_emulation",
+            AppError::Engine(E::PushDenied { .. }) => "unauthorized",
+            AppError::Engine(E::Credentials(_)) => "credentials",
             AppError::Engine(_) => "internal",
             AppError::LoginItem(_) => "login_item",
         }
+    }
+}
+
+/// The kinds the registry screens branch on (a wrong password, a rate limit, an image that is not there).
+fn registry_kind(e: &berth_engine::registry::RegistryError) -> &'static str {
+    use berth_engine::registry::RegistryError as R;
+    match e {
+        R::InvalidReference { .. } => "invalid",
+        R::Unreachable { .. } => "unreachable",
+        R::RateLimited { .. } => "rate_limited",
+        R::NotFound { .. } => "not_found",
+        R::Unauthorized { .. } => "unauthorized",
+        R::WrongCredentials { .. } => "wrong_credentials",
+        R::NoSuchPlatform { .. } => "no_such_platform",
+        _ => "registry",
     }
 }
 
@@ -72,5 +94,27 @@ mod tests {
         )))
         .unwrap();
         assert_eq!(v["kind"], "docker_cli");
+        let v = serde_json::to_value(AppError::Registry(
+            berth_engine::registry::RegistryError::WrongCredentials {
+                registry: "127.0.0.1:5000".into(),
+            },
+        ))
+        .unwrap();
+        assert_eq!(v["kind"], "wrong_credentials");
+        assert_eq!(
+            v["message"],
+            "wrong username or password for 127.0.0.1:5000; nothing was stored"
+        );
+        let v = serde_json::to_value(AppError::Engine(berth_engine::Error::NeedsEmulation {
+            image: "app:1".into(),
+            image_platforms: "linux/arm64".into(),
+            machine: "linux/amd64".into(),
+        }))
+        .unwrap();
+        assert_eq!(v["kind"], "needs_emulation");
+        assert!(v["message"]
+            .as_str()
+            .unwrap()
+            .contains("confirm to run it anyway"));
     }
 }

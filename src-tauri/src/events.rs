@@ -16,12 +16,16 @@ pub const DOCKER_CHANGE: &str = "docker-change";
 pub const PULL_PROGRESS: &str = "pull-progress";
 /// Lines of a container's output.
 pub const CONTAINER_LOG: &str = "container-log";
+/// A reading of the machine's resource use, or null once it stopped (see `usage`).
+pub const MACHINE_USAGE: &str = "machine-usage";
 /// A reading of a container's resource use (see `stats`).
 pub const CONTAINER_STATS: &str = "container-stats";
 /// Bytes a terminal printed (see `terminal`).
 pub const TERMINAL_OUTPUT: &str = "terminal-output";
 /// A terminal's shell ended.
 pub const TERMINAL_ENDED: &str = "terminal-ended";
+/// A step of a one-click run (see `quickrun`).
+pub const QUICK_RUN: &str = "quick-run";
 
 /// Starts both forwarders on Tauri's async runtime; they run for the life of the app.
 pub fn spawn_forwarders(app: AppHandle, engine: Engine) {

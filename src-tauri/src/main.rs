@@ -2,21 +2,30 @@
 //! event streams are forwarded by `events`, container logs by `logs`. The window starts the machine when
 //! it opens and finds it stopped (so a failure shows where the user looks), unless `BERTH_APP_AUTOSTART=0`.
 //! Around the window: the tray menu (`tray`), starting at login (`login_item`), the window's remembered size
-//! and position (`window_state`) and the first-paint timing for scripts/bench/app (`launch`).
+//! and position (`window_state`) and the first-paint timing for scripts/bench/app (`launch`). The machine's
+//! CPU, memory and disk use reach Home through `usage`. One app per user: launching it again shows and
+//! focuses the running one's window and the second process exits (`single_instance`). Docker Hub, registries,
+//! logins and the layer explorer are in `registry` (the Hub address in `hub_address`), one-click runs in
+//! `quickrun`.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
 mod downloads;
 mod error;
 mod events;
+mod hub_address;
 mod launch;
 mod login_item;
 mod logs;
+mod quickrun;
+mod registry;
 mod settings;
+mod single_instance;
 mod stats;
 mod terminal;
 mod tray;
 mod troubleshoot;
+mod usage;
 mod window_state;
 
 use crate::commands::AppState;
@@ -36,11 +45,15 @@ fn main() {
         .map(|v| v != "0")
         .unwrap_or(true);
     let engine = Engine::new(&machine);
+    let context = tauri::generate_context!();
 
     let result = tauri::Builder::default()
+        // First, so a second launch exits before it sets anything up.
+        .plugin(single_instance::plugin(&context.config().identifier))
         .manage(window_state::WindowState::default())
         .manage(terminal::TerminalSessions::default())
         .manage(stats::StatsStreams::default())
+        .manage(usage::UsageSampler::default())
         .manage(AppState {
             engine: engine.clone(),
             autostart,
@@ -50,6 +63,7 @@ fn main() {
         .setup(move |app| {
             window_state::restore(app, "main");
             tray::install(app.handle());
+            usage::spawn(app.handle().clone(), engine.clone());
             events::spawn_forwarders(app.handle().clone(), engine);
             Ok(())
         })
@@ -66,6 +80,7 @@ fn main() {
             commands::machine_start,
             commands::machine_stop,
             commands::machine_restart,
+            usage::machine_usage,
             commands::containers_list,
             commands::container_action,
             commands::container_run,
@@ -91,6 +106,19 @@ fn main() {
             commands::volume_create,
             commands::volume_remove,
             commands::open_url,
+            hub_address::hub_address_get,
+            hub_address::hub_address_set,
+            registry::hub_search,
+            registry::hub_tags,
+            registry::machine_platform,
+            registry::registries_list,
+            registry::registry_catalog,
+            registry::registry_tags,
+            registry::registry_login,
+            registry::registry_logout,
+            registry::layers_local,
+            registry::layers_remote,
+            quickrun::quick_run,
             settings::settings_get,
             settings::settings_set,
             settings::docker_context_get,
@@ -100,7 +128,7 @@ fn main() {
             troubleshoot::machine_reset,
             troubleshoot::machine_checks,
         ])
-        .run(tauri::generate_context!());
+        .run(context);
     if let Err(e) = result {
         eprintln!("berth-app: {e}");
         std::process::exit(1);

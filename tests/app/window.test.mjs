@@ -1,10 +1,13 @@
-// The desktop app in a real window against a real machine: start the machine from the UI, pull an image
+// The desktop app in a real window against a real machine: start the machine from the UI, see its measured
+// CPU, memory and disk use on Home, pull an image
 // from a local registry, run it with a published port, follow the port link, open its detail (logs, a
-// shell in the Terminal tab, Inspect, Stats), stop and remove it, stop the machine. Run by
+// shell in the Terminal tab, Inspect, Stats), stop and remove it, search the fixture Docker Hub and open a
+// result's tags, browse the local registry, explore the test image's layers, stop the machine. Run by
 // scripts/test-app under Xvfb with tauri-driver and WebKitWebDriver.
 //
 // Needs: BERTH_APP (the release app), BERTH_HOME and BERTH_RUNTIME_DIR (an isolated machine), a registry
-// on 127.0.0.1:5000, the docker CLI, /bin/busybox (busybox-static). Screenshots: BERTH_APP_ARTIFACTS.
+// on 127.0.0.1:5000, the docker CLI, /bin/busybox (busybox-static), berth-hub-fixture on PATH (the fake
+// Docker Hub; its URL reaches the app as BERTH_HUB_URL). Screenshots: BERTH_APP_ARTIFACTS.
 import { spawn, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -30,6 +33,7 @@ const BOOT = 420_000;
 
 let driverProc = null;
 let driver = null;
+let hubProc = null;
 const skip = !app || !home || !runtime ? 'BERTH_APP, BERTH_HOME and BERTH_RUNTIME_DIR are not set (run scripts/test-app)' : false;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -104,11 +108,25 @@ before(async () => {
   fs.mkdirSync(machineDir, { recursive: true });
   fs.writeFileSync(path.join(machineDir, 'config.json'), JSON.stringify({ insecure_registries: [REGISTRY_FROM_GUEST] }));
 
+  // The fake Docker Hub: Discover searches it, never the real one.
+  hubProc = spawn('berth-hub-fixture', [], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const hubUrl = await new Promise((resolve, reject) => {
+    let out = '';
+    hubProc.on('error', reject);
+    hubProc.on('exit', (code) => reject(new Error(`berth-hub-fixture exited (${code})`)));
+    hubProc.stdout.on('data', (c) => {
+      out += c;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+  });
+  hubProc.removeAllListeners('exit');
+
   driverProc = spawn('tauri-driver', ['--port', '4444'], {
     detached: true,
     stdio: ['ignore', 'inherit', 'inherit'],
     // The first-run card suggests the test's own image, never a public registry.
-    env: { ...process.env, BERTH_APP_AUTOSTART: '0', BERTH_FIRST_IMAGE: IMAGE },
+    env: { ...process.env, BERTH_APP_AUTOSTART: '0', BERTH_FIRST_IMAGE: IMAGE, BERTH_HUB_URL: hubUrl },
   });
   for (let i = 0; i < 100; i++) {
     if (await new Promise((r) => net.connect(4444, '127.0.0.1').on('connect', function () { this.end(); r(true); }).on('error', () => r(false)))) break;
@@ -133,6 +151,7 @@ after(async () => {
       /* already gone */
     }
   }
+  if (hubProc?.pid) hubProc.kill('SIGTERM');
 });
 
 test('start the machine, pull, run with a port, logs, stop, remove — all from the window', { skip, timeout: 900_000 }, async () => {
@@ -145,6 +164,27 @@ test('start the machine, pull, run with a port, logs, stop, remove — all from 
   await waitFor('.state-line [data-state="running"]', BOOT);
   const backendText = await $('dl.facts').getText();
   assert.match(backendText, /QEMU|Berth VMM/, 'the backend in use is shown');
+  // Home's meters show the machine's measured use: memory and disk from the first reading, CPU from the
+  // second (readings are 2 s apart; an idle guest may round to 0 %), and the VM process's memory here.
+  await driver.wait(
+    async () => (await driver.findElements(By.css('[role="meter"][aria-label="CPU"][aria-valuenow]'))).length > 0,
+    30_000,
+    'waiting for a CPU reading on Home',
+  );
+  const meterText = async (key) => (await $(`[data-meter="${key}"] [data-value]`).getText()).trim();
+  const mib = (text) => {
+    const m = /^([\d.]+) (MiB|GiB)$/.exec(text);
+    return m ? Number(m[1]) * (m[2] === 'GiB' ? 1024 : 1) : 0;
+  };
+  assert.match(await meterText('cpu'), /^[\d.]+ %$/, 'CPU use is a measured percentage');
+  const memory = await meterText('memory');
+  assert.ok(mib(memory) > 0, `guest memory in use is shown: ${memory}`);
+  assert.ok(Number(await $('[role="meter"][aria-label="Memory"]').getAttribute('aria-valuenow')) > 0, 'the memory bar is not empty');
+  const disk = await meterText('disk');
+  assert.ok(mib(disk) > 0, `data disk use is shown: ${disk}`);
+  assert.match(await $('[data-meter="disk"] .detail').getText(), /^of [\d.]+ GiB$/, 'the disk size is shown');
+  assert.ok(Number(await $('[data-host-rss]').getAttribute('data-host-rss')) > 0, 'the VM process memory is shown');
+  assert.match(await $('[data-host-rss]').getText(), /VM process on this computer: \d+ MiB/);
   await shot('02-home-running');
 
   // A test image in the local registry, built with the docker CLI from Debian's static busybox.
@@ -259,6 +299,40 @@ test('start the machine, pull, run with a port, logs, stop, remove — all from 
   await click('nav [data-screen="troubleshoot"]');
   await waitFor('ul.findings li[data-finding]', 60_000);
   await shot('14-troubleshoot');
+
+  // Discover: search the fixture Hub, see the official badge, open a result's tags.
+  await click('nav [data-screen="discover"]');
+  await (await waitFor('#hub-query')).sendKeys('nginx');
+  await click('form.search button[type="submit"]');
+  await waitFor('table[aria-label="Search results"] tr[data-repo="nginx"] [data-pill="official"]', 60_000);
+  await waitFor('tr[data-repo="bitnami/nginx"] [data-pill="verified"]');
+  await shot('15-discover-search');
+  await click('button[aria-label="Tags of nginx"]');
+  const tag = await waitFor('[role="region"][aria-label="Tags of nginx"] tr[data-tag="1.27-alpine"]', 60_000);
+  assert.match(await tag.getText(), /linux\/amd64/, 'a tag lists its platforms');
+  await shot('16-discover-tags');
+
+  // Registries: the local registry (insecure in the machine's settings) lists the test image.
+  await click('nav [data-screen="registries"]');
+  await click(`button[aria-label="Browse ${REGISTRY_FROM_GUEST}"]`);
+  await waitFor(`[aria-label="Catalog of ${REGISTRY_FROM_GUEST}"] li[data-repo="berth-app-web"]`, 60_000);
+  await shot('17-registries');
+
+  // The layer explorer for the local image: the layer that copied www/ added www/index.html.
+  await click('nav [data-screen="images"]');
+  await click(`button[aria-label="Layers of ${IMAGE}"]`);
+  await waitFor('table[aria-label="Layers"]', 180_000);
+  const copyWww = await driver.wait(
+    until.elementLocated(By.xpath('//table[@aria-label="Layers"]//button[contains(., "/www")]')),
+    30_000,
+    'the layer that copied /www',
+  );
+  await copyWww.click();
+  await waitFor('[role="region"][aria-label^="Files of layer"] [data-path="www/index.html"]', 30_000);
+  assert.match(await $('[data-total="size"]').getText(), /\d.*B$/, 'the image size is shown');
+  await shot('18-layers-local');
+  await click('section.explorer button[data-action="back"]');
+  await waitFor('table[aria-label="Images"]', 30_000);
 
   // Remove the image (no longer in use), then stop the machine from Home.
   await click('nav [data-screen="images"]');

@@ -28,18 +28,24 @@ describe('App', () => {
     expect(screen.getByRole('button', { name: /Images/ }).getAttribute('aria-current')).toBe('page');
   });
 
-  it('has Settings and Troubleshoot on Ctrl+5 and Ctrl+6', async () => {
+  it('has Discover, Registries, Settings and Troubleshoot on Ctrl+5 to Ctrl+8', async () => {
     await setup();
     await fireEvent.keyDown(window, { key: '5', ctrlKey: true });
     await tick();
-    expect(title()).toBe('Settings');
+    expect(title()).toBe('Discover');
     await fireEvent.keyDown(window, { key: '6', ctrlKey: true });
+    await tick();
+    expect(title()).toBe('Registries');
+    await fireEvent.keyDown(window, { key: '7', ctrlKey: true });
+    await tick();
+    expect(title()).toBe('Settings');
+    await fireEvent.keyDown(window, { key: '8', ctrlKey: true });
     await tick();
     expect(title()).toBe('Troubleshoot');
     await fireEvent.keyDown(window, { key: '1', ctrlKey: true });
     await tick();
     expect(title()).toContain('Machine');
-    expect(screen.getByRole('button', { name: /Settings/ }).title).toBe('Settings (Ctrl+5)');
+    expect(screen.getByRole('button', { name: /Settings/ }).title).toBe('Settings (Ctrl+7)');
   });
 
   it('moves along the sidebar with the arrow keys and opens a screen with Enter', async () => {

@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { formatAge, formatBytes, formatUptime, parseExposed, portUrl, shortId, splitCommand } from './format';
+import { formatAge, formatBytes, formatMiB, formatUptime, parseExposed, portUrl, shortId, splitCommand } from './format';
 
 describe('format', () => {
   it('formats sizes in decimal units', () => {
     expect(formatBytes(512)).toBe('512 B');
     expect(formatBytes(2_100_000)).toBe('2.1 MB');
     expect(formatBytes(124_000_000)).toBe('124 MB');
+  });
+
+  it('formats memory and disk sizes in binary units', () => {
+    expect(formatMiB(412 * 1024 * 1024)).toBe('412 MiB');
+    expect(formatMiB(1986 * 1024 * 1024)).toBe('1.9 GiB');
+    expect(formatMiB(63 * 1024 ** 3)).toBe('63.0 GiB');
+    expect(formatMiB(-1)).toBe('—');
   });
 
   it('says how long ago', () => {

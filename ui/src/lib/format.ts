@@ -12,6 +12,13 @@ export function formatBytes(n: number): string {
   return `${i === 0 ? n : n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`;
 }
 
+/** Memory and disk sizes as the machine's settings count them: `412 MiB`, `1.9 GiB`. */
+export function formatMiB(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return '—';
+  const mib = n / (1024 * 1024);
+  return mib < 1024 ? `${Math.round(mib)} MiB` : `${(mib / 1024).toFixed(1)} GiB`;
+}
+
 /** "3 minutes ago" from Unix seconds. */
 export function formatAge(unixSeconds: number, now = Date.now()): string {
   const s = Math.max(0, Math.floor(now / 1000 - unixSeconds));

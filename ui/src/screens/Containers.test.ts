@@ -145,4 +145,13 @@ describe('Containers: filter and detail', () => {
     expect(b.terminals.size).toBe(0);
     expect(b.calls.some((c) => c.startsWith('stopStats:'))).toBe(true);
   });
+
+  it('marks containers that run emulated', async () => {
+    const b = demo();
+    b.containers[0].emulated = true;
+    await setup(b);
+    const row = screen.getByText('shop-web-1').closest('tr')!;
+    expect(within(row).getByText('emulated')).toBeTruthy();
+    expect(within(screen.getByText('lonely').closest('tr')!).queryByText('emulated')).toBeNull();
+  });
 });

@@ -2,6 +2,7 @@ import { fireEvent, render, screen } from '@testing-library/svelte';
 import { tick } from 'svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MockBackend } from '../lib/backend/mock';
+import { fakeUsage } from '../lib/backend/mock-usage';
 import { FIRST_RUN_DISMISSED_KEY } from '../lib/prefs';
 import { AppState } from '../lib/stores/app.svelte';
 import Home from './Home.svelte';
@@ -71,5 +72,23 @@ describe('Home', () => {
     await tick();
     expect(b.calls).toContain('machineStop');
     expect(screen.getByText('stopped')).toBeTruthy();
+  });
+
+  it('shows live CPU, memory and disk use while the machine runs', async () => {
+    const b = new MockBackend({ state: 'running' });
+    await setup(b);
+    await new Promise((r) => setTimeout(r, 5));
+    await tick();
+    const memory = screen.getByRole('meter', { name: 'Memory' });
+    expect(Number(memory.getAttribute('aria-valuenow'))).toBeGreaterThan(0);
+    expect(screen.getByRole('meter', { name: 'CPU' }).getAttribute('aria-valuenow')).toBeNull();
+    b.emitUsage({ ...fakeUsage(4), cpu_percent: 37 });
+    await tick();
+    expect(screen.getByRole('meter', { name: 'CPU' }).getAttribute('aria-valuenow')).toBe('37');
+    expect(screen.getByText(/VM process on this computer: \d+ MiB/)).toBeTruthy();
+    await fireEvent.click(screen.getByRole('button', { name: 'Stop' }));
+    await new Promise((r) => setTimeout(r, 10));
+    await tick();
+    expect(screen.queryByRole('region', { name: 'Machine usage' })).toBeNull();
   });
 });

@@ -136,4 +136,14 @@ describe('Images', () => {
     await fireEvent.click(button);
     expect(screen.queryByRole('table', { name: 'Layers of busybox:latest' })).toBeNull();
   });
+
+  it('opens the layer explorer for a local image and goes back', async () => {
+    const b = demo();
+    await setup(b);
+    await fireEvent.click(screen.getByRole('button', { name: 'Layers of busybox:latest' }));
+    expect(await screen.findByRole('table', { name: 'Layers' })).toBeTruthy();
+    expect(b.registry.calls).toContain('layers:local:busybox:latest');
+    await fireEvent.click(screen.getByRole('button', { name: 'Back' }));
+    expect(screen.getByRole('table', { name: 'Images' })).toBeTruthy();
+  });
 });

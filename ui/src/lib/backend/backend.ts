@@ -1,6 +1,19 @@
 // The one interface between the UI and whatever runs the machine. `tauri.ts` implements it over Tauri
 // commands and events (the app); `mock.ts` implements it in memory (browser dev and tests).
-// The shapes mirror berth-api's `Status` and berth-engine's docker types (serde, snake_case).
+// The shapes mirror berth-api's `Status` and berth-engine's docker types (serde, snake_case); the
+// registry half's types are in backend-registry.ts.
+import type {
+  HubAddress,
+  LayerReport,
+  LoginResult,
+  QuickRun,
+  QuickRunEvent,
+  QuickRunOptions,
+  RegistriesView,
+  SearchPage,
+  TagPage,
+} from './backend-registry';
+export type * from './backend-registry';
 
 export type MachineState = 'stopped' | 'starting' | 'running' | 'stopping' | 'error';
 export type BackendKind = 'qemu-kvm' | 'qemu-tcg' | 'berth-vmm';
@@ -53,6 +66,8 @@ export interface Container {
   ports: PortMapping[];
   compose_project: string | null;
   compose_service: string | null;
+  /** Runs an image built for another architecture (label `dev.berth.emulated=true`). */
+  emulated?: boolean;
 }
 
 export interface Image {
@@ -200,6 +215,21 @@ export interface StatsSample {
   pids: number | null;
 }
 
+/** One reading of the machine's resource use (berth-engine's `UsageReading`), from `machine-usage`. */
+export interface MachineUsage {
+  /** Since the previous reading, 0–100 of all the machine's CPUs; null for a first reading. */
+  cpu_percent: number | null;
+  cpus: number;
+  /** Guest memory in use (without the reclaimable page cache), bytes. */
+  memory_used_bytes: number;
+  memory_total_bytes: number;
+  /** The data disk; null when the guest could not measure it. */
+  disk_used_bytes: number | null;
+  disk_size_bytes: number | null;
+  /** Resident memory of the VM process on this computer; null where unknown. */
+  host_rss_bytes: number | null;
+}
+
 export interface StatsEvent {
   stream_id: number;
   sample: StatsSample | null;
@@ -330,6 +360,8 @@ export interface Backend {
   machineStart(): Promise<MachineStatus>;
   machineStop(): Promise<MachineStatus>;
   machineRestart(): Promise<MachineStatus>;
+  /** The latest usage reading (null while the machine does not run); then `onMachineUsage` every 2 s. */
+  machineUsage(): Promise<MachineUsage | null>;
 
   listContainers(): Promise<Container[]>;
   containerAction(id: string, action: ContainerAction): Promise<void>;
@@ -368,6 +400,32 @@ export interface Backend {
   createVolume(name: string): Promise<Volume>;
   removeVolume(name: string): Promise<void>;
 
+  /** Docker Hub search (1–100 results); the address is `hubAddress`. */
+  hubSearch(query: string, limit: number): Promise<SearchPage>;
+  /** A Hub repository's tags, newest first. */
+  hubTags(repository: string, limit: number): Promise<TagPage>;
+  hubAddress(): Promise<HubAddress>;
+  /** Saves the Docker Hub address (empty: the default); rejects with why an address is not valid. */
+  setHubAddress(url: string): Promise<HubAddress>;
+  /** The machine's platform (`linux/amd64`); rejects while the machine is stopped. */
+  machinePlatform(): Promise<string>;
+  /** The registries in the machine's settings and those with stored credentials. */
+  registries(): Promise<RegistriesView>;
+  /** A registry's repositories (`/v2/_catalog`). */
+  registryCatalog(registry: string): Promise<string[]>;
+  /** A repository's tags on its registry (`host:port/name`). */
+  registryTags(repository: string): Promise<string[]>;
+  /** Checks the password against the registry, then stores it in the OS keyring (never in the UI). */
+  registryLogin(registry: string, username: string, password: string): Promise<LoginResult>;
+  /** Forgets the credentials; whether there were any. */
+  registryLogout(registry: string): Promise<boolean>;
+  /** The layer explorer for an image in the machine's Docker. */
+  exploreLocalLayers(image: string): Promise<LayerReport>;
+  /** The layer explorer for an image on a registry (nothing is pulled); `platform` null: the machine's. */
+  exploreRemoteLayers(reference: string, platform: string | null): Promise<LayerReport>;
+  /** Pull → publish EXPOSEd ports on free ports → start; steps arrive as `QuickRunEvent`s with `runId`. */
+  quickRun(runId: number, reference: string, opts: QuickRunOptions): Promise<QuickRun>;
+
   /** Opens an http://127.0.0.1 or http://localhost URL in the user's browser. */
   openUrl(url: string): Promise<void>;
 
@@ -393,10 +451,13 @@ export interface Backend {
   firstPaint(): Promise<void>;
 
   onMachineEvent(cb: (ev: MachineEvent) => void): Unsubscribe;
+  /** A usage reading every 2 s while the machine runs and the window shows; null once it stopped. */
+  onMachineUsage(cb: (u: MachineUsage | null) => void): Unsubscribe;
   onDockerChange(cb: (ch: DockerChange) => void): Unsubscribe;
   onPullProgress(cb: (p: PullProgress) => void): Unsubscribe;
   onLogEvent(cb: (ev: LogEvent) => void): Unsubscribe;
   onStatsEvent(cb: (ev: StatsEvent) => void): Unsubscribe;
   onTerminalOutput(cb: (ev: TerminalOutput) => void): Unsubscribe;
   onTerminalEnded(cb: (ev: TerminalEnded) => void): Unsubscribe;
+  onQuickRunEvent(cb: (ev: QuickRunEvent) => void): Unsubscribe;
 }

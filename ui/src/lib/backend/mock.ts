@@ -18,6 +18,10 @@ import type { ContainerDetail, ContainerStats, StatsEvent, TerminalEnded, Termin
 import { fakeStats, MockShell, utf8Base64 } from './mock-shell';
 import type { ImageLayer, MachineConfig, MachineLogKind, PruneReport, VolumeUsage } from './backend';
 import { MockAdmin } from './mock-admin';
+import { MockUsage } from './mock-usage';
+import { MockRegistry } from './mock-registry';
+import type { QuickRunEvent, QuickRunOptions } from './backend';
+import type { MachineUsage } from './backend';
 
 type Listener<T> = Set<(v: T) => void>;
 
@@ -90,6 +94,8 @@ export class MockBackend implements Backend {
   private statsL: Listener<StatsEvent> = new Set();
   private termOutL: Listener<TerminalOutput> = new Set();
   private termEndL: Listener<TerminalEnded> = new Set();
+  /** Resource-use readings (see mock-usage.ts). */
+  usageFeed = new MockUsage();
   private statsTimers = new Map<number, ReturnType<typeof setInterval>>();
   /** Open terminal sessions: their container, pretend shell and size. */
   terminals = new Map<number, { id: string; shell: MockShell; cols: number; rows: number }>();
@@ -133,6 +139,7 @@ export class MockBackend implements Backend {
 
   private setStatus(s: MachineStatus) {
     this.status = s;
+    this.usageFeed.machine(s.state === 'running', this.delay > 0 ? 2000 : 0);
     for (const cb of this.machineL) cb({ type: 'status', status: s });
   }
 
@@ -183,6 +190,10 @@ export class MockBackend implements Backend {
     this.calls.push('machineRestart');
     await this.machineStop();
     return this.machineStart();
+  }
+
+  async machineUsage() {
+    return this.usageFeed.latest(this.status.state === 'running');
   }
 
   async listContainers() {
@@ -403,7 +414,7 @@ export class MockBackend implements Backend {
     return this.exposed[image] ?? [];
   }
 
-  async runContainer(req: RunRequest) {
+  async runContainer(req: RunRequest & { labels?: Record<string, string> }) {
     this.needDocker();
     this.calls.push(`run:${req.image}`);
     this.lastRun = structuredClone(req);
@@ -428,7 +439,7 @@ export class MockBackend implements Backend {
     this.containers.unshift({
       id, name, image: req.image, state: 'running', status: 'Up 1 second', created: Math.floor(Date.now() / 1000),
       ports: req.ports.map((p) => ({ container_port: p.container_port, protocol: p.protocol, host_port: p.host_port })),
-      compose_project: null, compose_service: null,
+      compose_project: null, compose_service: null, emulated: req.labels?.['dev.berth.emulated'] === 'true',
     });
     this.usage();
     this.changed('container', 'start');
@@ -466,6 +477,31 @@ export class MockBackend implements Backend {
     this.volumes = this.volumes.filter((v) => v.name !== name);
     this.changed('volume', 'destroy');
   }
+
+  /** Docker Hub, registries, logins, layers and one-click runs (see mock-registry.ts). */
+  registry: MockRegistry = new MockRegistry({
+    running: () => this.status.state === 'running',
+    pullImage: (r) => this.pullImage(r),
+    runContainer: (req) => this.runContainer(req),
+    containerName: (id) => this.containers.find((c) => c.id === id)?.name ?? id,
+    insecureRegistries: () => this.admin.settings.insecure_registries,
+    mirrors: () => this.admin.settings.registry_mirrors,
+    exposedOf: (r) => this.exposed[r] ?? this.exposed[r.replace(/:[^:/]+$/, '')],
+  });
+  hubSearch = async (query: string, limit: number) => (await this.step(), this.registry.search(query, limit));
+  hubTags = async (repository: string, limit: number) => (await this.step(), this.registry.hubTags(repository, limit));
+  hubAddress = async () => this.registry.hubAddress();
+  setHubAddress = async (url: string) => this.registry.setHubAddress(url);
+  machinePlatform = async () => this.registry.machinePlatform();
+  registries = async () => this.registry.registries();
+  registryCatalog = async (registry: string) => (await this.step(), this.registry.catalog(registry));
+  registryTags = async (repository: string) => this.registry.registryTags(repository);
+  registryLogin = async (registry: string, username: string, password: string) => (await this.step(), this.registry.login(registry, username, password));
+  registryLogout = async (registry: string) => this.registry.logout(registry);
+  exploreLocalLayers = async (image: string) => (await this.step(), this.registry.explore(image, 'local'));
+  exploreRemoteLayers = async (reference: string, _platform: string | null) => (await this.step(), this.registry.explore(reference, 'remote'));
+  quickRun = (runId: number, reference: string, opts: QuickRunOptions) => this.registry.quickRun(runId, reference, opts);
+  onQuickRunEvent = (cb: (ev: QuickRunEvent) => void): Unsubscribe => this.registry.onQuickRun(cb);
 
   async openUrl(url: string) {
     this.opened.push(url);
@@ -543,6 +579,9 @@ export class MockBackend implements Backend {
     this.machineL.add(cb);
     return () => this.machineL.delete(cb);
   }
+  onMachineUsage(cb: (u: MachineUsage | null) => void): Unsubscribe {
+    return this.usageFeed.on(cb);
+  }
   onDockerChange(cb: (ch: DockerChange) => void): Unsubscribe {
     this.dockerL.add(cb);
     return () => this.dockerL.delete(cb);
@@ -585,6 +624,10 @@ export class MockBackend implements Backend {
   emitMachine(ev: MachineEvent) {
     if (ev.type === 'status') this.status = ev.status;
     for (const cb of this.machineL) cb(ev);
+  }
+  /** Test helper: emit a usage reading (or null: the machine stopped). */
+  emitUsage(u: MachineUsage | null) {
+    this.usageFeed.emit(u);
   }
   /** Test helper: emit a Docker change. */
   emitDocker(ch: DockerChange) {

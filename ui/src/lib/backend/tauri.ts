@@ -9,7 +9,9 @@ import {
   type DockerChange,
   type LogEvent,
   type MachineEvent,
+  type MachineUsage,
   type PullProgress,
+  type QuickRunEvent,
   type StatsEvent,
   type TerminalEnded,
   type TerminalOutput,
@@ -47,6 +49,7 @@ export const tauriBackend: Backend = {
   machineStart: () => call('machine_start'),
   machineStop: () => call('machine_stop'),
   machineRestart: () => call('machine_restart'),
+  machineUsage: () => call('machine_usage'),
 
   listContainers: () => call('containers_list'),
   containerAction: (id, action) => call('container_action', { id, action }),
@@ -75,6 +78,20 @@ export const tauriBackend: Backend = {
   createVolume: (name) => call('volume_create', { name }),
   removeVolume: (name) => call('volume_remove', { name }),
 
+  hubSearch: (query, limit) => call('hub_search', { query, limit }),
+  hubTags: (repository, limit) => call('hub_tags', { repository, limit }),
+  hubAddress: () => call('hub_address_get'),
+  setHubAddress: (url) => call('hub_address_set', { url }),
+  machinePlatform: () => call('machine_platform'),
+  registries: () => call('registries_list'),
+  registryCatalog: (registry) => call('registry_catalog', { registry }),
+  registryTags: (repository) => call('registry_tags', { repository }),
+  registryLogin: (registry, username, password) => call('registry_login', { registry, username, password }),
+  registryLogout: (registry) => call('registry_logout', { registry }),
+  exploreLocalLayers: (image) => call('layers_local', { image }),
+  exploreRemoteLayers: (reference, platform) => call('layers_remote', { reference, platform }),
+  quickRun: (runId, reference, opts) => call('quick_run', { runId, reference, opts }),
+
   openUrl: (url) => call('open_url', { url }),
 
   getSettings: () => call('settings_get'),
@@ -90,10 +107,12 @@ export const tauriBackend: Backend = {
   firstPaint: () => call('app_first_paint'),
 
   onMachineEvent: (cb) => subscribe<MachineEvent>('machine-event', cb),
+  onMachineUsage: (cb) => subscribe<MachineUsage | null>('machine-usage', cb),
   onDockerChange: (cb) => subscribe<DockerChange>('docker-change', cb),
   onPullProgress: (cb) => subscribe<PullProgress>('pull-progress', cb),
   onLogEvent: (cb) => subscribe<LogEvent>('container-log', cb),
   onStatsEvent: (cb) => subscribe<StatsEvent>('container-stats', cb),
   onTerminalOutput: (cb) => subscribe<TerminalOutput>('terminal-output', cb),
   onTerminalEnded: (cb) => subscribe<TerminalEnded>('terminal-ended', cb),
+  onQuickRunEvent: (cb) => subscribe<QuickRunEvent>('quick-run', cb),
 };

@@ -3,6 +3,7 @@ import type { Backend, Container, Image, Volume } from '../backend/backend';
 import { MachineStore } from './machine.svelte';
 import { PullStore } from './pulls.svelte';
 import { ResourceStore } from './resource.svelte';
+import { UsageStore } from './usage.svelte';
 import { VolumeSizes } from './volume-sizes.svelte';
 
 export class AppState {
@@ -13,6 +14,8 @@ export class AppState {
   /** Fetched only while the Volumes screen shows (see `VolumeSizes.follow`). */
   volumeSizes: VolumeSizes;
   pulls: PullStore;
+  /** The machine's CPU, memory and disk use (Home's meters). */
+  usage: UsageStore;
 
   constructor(
     readonly backend: Backend,
@@ -25,6 +28,7 @@ export class AppState {
     this.volumes = new ResourceStore(backend, { fetch: (b) => b.listVolumes(), kinds: ['volume', 'container'], debounceMs });
     this.volumeSizes = new VolumeSizes(backend, debounceMs);
     this.pulls = new PullStore(backend);
+    this.usage = new UsageStore(backend);
   }
 
   async init(): Promise<void> {
@@ -34,6 +38,7 @@ export class AppState {
     this.images.start(up);
     this.volumes.start(up);
     this.pulls.start();
+    this.usage.start(up);
     // Opening the app means wanting the machine: start it unless it runs, is on its way, or failed
     // (a failure waits for the user to read it and press Start).
     if (this.machine.status?.state === 'stopped' && (await this.backend.autostart().catch(() => false))) {
@@ -47,5 +52,6 @@ export class AppState {
     this.images.stop();
     this.volumes.stop();
     this.pulls.stop();
+    this.usage.stop();
   }
 }

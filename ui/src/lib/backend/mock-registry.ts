@@ -1,0 +1,230 @@
+// The in-memory Docker Hub, registries, logins, layer explorer and one-click runs, for MockBackend
+// (browser dev and tests). Same rules as the engine: a wrong password stores nothing, an image for another
+// architecture needs confirming, a one-click run pulls, publishes each EXPOSEd port on a free port and
+// starts the container.
+import {
+  BackendError,
+  type FileChange,
+  type HubAddress,
+  type HubRepo,
+  type HubTag,
+  type LayerReport,
+  type PortRequest,
+  type QuickRun,
+  type QuickRunEvent,
+  type QuickRunOptions,
+  type RegistriesView,
+  type RunRequest,
+  type SearchPage,
+  type TagPage,
+  type Unsubscribe,
+} from './backend';
+
+export const DEFAULT_HUB = 'https://hub.docker.com';
+
+/** What MockRegistry needs of the machine. */
+export interface MockMachine {
+  running(): boolean;
+  pullImage(reference: string): Promise<void>;
+  runContainer(req: RunRequest & { labels?: Record<string, string> }): Promise<string>;
+  containerName(id: string): string;
+  insecureRegistries(): string[];
+  mirrors(): string[];
+  /** The image's EXPOSEd ports, when known. */
+  exposedOf(reference: string): string[] | undefined;
+}
+
+const repo = (name: string, description: string, stars: number, pulls: number, extra: Partial<HubRepo> = {}): HubRepo => ({
+  name, namespace: name.includes('/') ? name.split('/')[0] : 'library', description, stars, pulls,
+  official: !name.includes('/'), verified_publisher: false, automated: false, ...extra,
+});
+
+const img = (os: string, architecture: string, size: number, variant: string | null = null) => ({ os, architecture, variant, size, digest: null });
+
+/** A layer report with `files` files under a few directories, some overwritten and deleted later. */
+export function demoReport(image: string, files = 1200): LayerReport {
+  const base: FileChange[] = [{ path: 'usr', change: 'added', kind: 'dir', size: 0 }];
+  for (let i = 0; i < files; i++) {
+    base.push({ path: `usr/lib/pkg${i % 40}/file${i}.so`, change: 'added', kind: 'file', size: 1000 + ((i * 7919) % 50_000) });
+  }
+  base.push({ path: 'etc/os-release', change: 'added', kind: 'file', size: 400 });
+  base.push({ path: 'bin/sh', change: 'added', kind: 'symlink', size: 0, link: '/bin/busybox' });
+  const apk: FileChange[] = [
+    { path: 'var/cache/apk/APKINDEX.tar.gz', change: 'added', kind: 'file', size: 2_400_000 },
+    { path: 'usr/lib/pkg1/file1.so', change: 'changed', kind: 'file', size: 9000 },
+  ];
+  const clean: FileChange[] = [{ path: 'var/cache/apk', change: 'deleted', kind: 'dir', size: 2_400_000 }];
+  const sum = (l: FileChange[]) => l.filter((f) => f.change !== 'deleted').reduce((n, f) => n + f.size, 0);
+  const layer = (files: FileChange[], instruction: string, wasted: number, compressed: number) => ({
+    digest: `sha256:${instruction.length.toString(16).padStart(64, 'a')}`, compressed_size: compressed, size: sum(files),
+    tar_size: sum(files) + files.length * 512, created_by: `/bin/sh -c ${instruction}`, instruction, wasted, files,
+  });
+  const layers = [
+    layer(base, 'ADD alpine-minirootfs.tar.gz /', 0, 3_400_000),
+    layer(apk, 'RUN apk add --no-cache curl', 8000, 900_000),
+    layer(clean, 'RUN rm -rf /var/cache/apk', 2_400_000, 100),
+  ];
+  const size = layers.reduce((n, l) => n + l.size, 0);
+  return {
+    image, digest: null, platform: 'linux/amd64', layers, size, compressed_size: 4_300_100, wasted: 2_408_000,
+    wasted_paths: [{ path: 'var/cache/apk/APKINDEX.tar.gz', bytes: 2_400_000 }, { path: 'usr/lib/pkg1/file1.so', bytes: 8000 }],
+  };
+}
+
+export class MockRegistry {
+  repos: HubRepo[] = [
+    repo('nginx', 'Official build of Nginx.', 20512, 1_000_000_000),
+    repo('bitnami/nginx', 'Bitnami container image for NGINX', 193, 500_000_000, { verified_publisher: true }),
+    repo('someone/nginx-arm', 'nginx for Raspberry Pi', 3, 1234),
+    repo('busybox', 'Busybox base image.', 3300, 8_000_000_000),
+  ];
+  tags: Record<string, HubTag[]> = {
+    nginx: [
+      { name: '1.27-alpine', size: 20_500_000, last_updated: '2025-05-01T10:00:00Z', digest: null, images: [img('linux', 'amd64', 20_500_000), img('linux', 'arm64', 19_800_000, 'v8')] },
+      { name: 'latest', size: 70_000_000, last_updated: '2025-04-20T10:00:00Z', digest: null, images: [img('linux', 'amd64', 70_000_000)] },
+    ],
+    'someone/nginx-arm': [{ name: 'latest', size: 18_000_000, last_updated: '2023-01-02T00:00:00Z', digest: null, images: [img('linux', 'arm', 18_000_000, 'v7')] }],
+  };
+  /** Repositories (and their tags) of registries on the test network. */
+  catalogs: Record<string, Record<string, string[]>> = { 'host.docker.internal:5000': { 'berth-app-web': ['1', '2'], tools: ['latest'] } };
+  /** Users and passwords each registry accepts. */
+  accounts: Record<string, Record<string, string>> = { 'host.docker.internal:5000': { ann: 's3cret' }, 'docker.io': { ann: 'hub-pass' } };
+  /** Stored logins: registry → user (the keyring; passwords are never kept by the UI). */
+  logins: Record<string, string> = {};
+  keyringError: string | null = null;
+  hubUrl: string | null = null;
+  envHubUrl: string | null = null;
+  /** Platforms by image reference (`someone/nginx-arm` is arm only). */
+  platforms: Record<string, string[]> = { 'someone/nginx-arm': ['linux/arm/v7'], 'someone/nginx-arm:latest': ['linux/arm/v7'] };
+  machine = 'linux/amd64';
+  /** Layer reports by image (a generated one when absent). */
+  reports: Record<string, LayerReport> = {};
+  calls: string[] = [];
+  /** Host ports taken on this computer. */
+  busyPorts = new Set<number>();
+  private listeners = new Set<(ev: QuickRunEvent) => void>();
+
+  constructor(private m: MockMachine) {}
+
+  private need() {
+    if (!this.m.running()) throw new BackendError('the machine is not running; start it from Home', 'not_running');
+  }
+
+  hubAddress(): HubAddress {
+    return { url: this.envHubUrl ?? this.hubUrl ?? DEFAULT_HUB, default_url: DEFAULT_HUB, env_override: this.envHubUrl };
+  }
+
+  setHubAddress(url: string): HubAddress {
+    const u = url.trim().replace(/\/+$/, '');
+    if (u && !/^https?:\/\/\S+$/.test(u)) {
+      throw new BackendError(`not a valid reference: "${u}" because the Docker Hub address must start with http:// or https://`, 'invalid');
+    }
+    this.hubUrl = u && u !== DEFAULT_HUB ? u : null;
+    return this.hubAddress();
+  }
+
+  search(query: string, limit: number): SearchPage {
+    this.calls.push(`search:${query}`);
+    const q = query.trim().toLowerCase();
+    if (!q) throw new BackendError('not a valid reference: "" because a search needs a term', 'invalid');
+    const found = this.repos.filter((r) => r.name.includes(q) || r.description.toLowerCase().includes(q));
+    return { total: found.length, results: found.slice(0, limit) };
+  }
+
+  hubTags(repository: string, limit: number): TagPage {
+    const name = repository.replace(/^library\//, '');
+    const tags = this.tags[name];
+    if (!tags) throw new BackendError(`not found: repository ${name} on Docker Hub`, 'not_found');
+    return { total: tags.length, tags: structuredClone(tags.slice(0, limit)) };
+  }
+
+  registries(): RegistriesView {
+    const names = new Set([...this.m.insecureRegistries(), ...this.m.mirrors(), ...Object.keys(this.logins)]);
+    return {
+      registries: [...names].sort().map((registry) => ({
+        registry, insecure: this.m.insecureRegistries().includes(registry), mirror: this.m.mirrors().includes(registry),
+        username: this.logins[registry] ?? null,
+      })),
+      keyring_error: this.keyringError,
+    };
+  }
+
+  catalog(registry: string): string[] {
+    const c = this.catalogs[registry.trim()];
+    if (!c) throw new BackendError(`cannot reach registry ${registry}: connection refused; check the address, your network and any proxy`, 'unreachable');
+    return Object.keys(c).sort();
+  }
+
+  registryTags(repository: string): string[] {
+    const at = repository.lastIndexOf('/');
+    const tags = this.catalogs[repository.slice(0, at)]?.[repository.slice(at + 1)];
+    if (!tags) throw new BackendError(`not found: repository ${repository}`, 'not_found');
+    return [...tags];
+  }
+
+  login(registry: string, username: string, password: string) {
+    const r = registry.trim() || 'docker.io';
+    if (!username.trim() || !password) throw new BackendError('a user name and a password are both needed', 'invalid');
+    if (this.keyringError) throw new BackendError(this.keyringError, 'credentials');
+    if (this.accounts[r]?.[username.trim()] !== password) {
+      throw new BackendError(`wrong username or password for ${r}; nothing was stored`, 'wrong_credentials');
+    }
+    this.logins[r] = username.trim();
+    return { registry: r, username: username.trim() };
+  }
+
+  logout(registry: string): boolean {
+    const had = registry in this.logins;
+    delete this.logins[registry];
+    return had;
+  }
+
+  explore(image: string, where: 'local' | 'remote'): LayerReport {
+    if (where === 'local') this.need();
+    this.calls.push(`layers:${where}:${image}`);
+    return structuredClone(this.reports[image] ?? demoReport(image));
+  }
+
+  machinePlatform(): string {
+    this.need();
+    return this.machine;
+  }
+
+  private emit(run_id: number, event: QuickRunEvent['event']) {
+    for (const cb of this.listeners) cb({ run_id, event });
+  }
+
+  async quickRun(runId: number, reference: string, opts: QuickRunOptions): Promise<QuickRun> {
+    this.need();
+    this.calls.push(`quickRun:${reference}`);
+    const platforms = this.platforms[reference] ?? [this.machine];
+    const arch = (p: string) => p.split('/')[1];
+    const emulated = !platforms.some((p) => arch(p) === arch(this.machine));
+    this.emit(runId, { step: 'checked', image_platforms: platforms, machine: this.machine, emulated });
+    if (emulated && !opts.allow_emulated) {
+      throw new BackendError(
+        `${reference} is built for ${platforms.join(', ')}, and this machine runs ${this.machine}: it would run emulated (slow, and only where the machine has an emulator for it); confirm to run it anyway`,
+        'needs_emulation',
+      );
+    }
+    await this.m.pullImage(reference);
+    const ports: PortRequest[] = [];
+    for (const spec of this.m.exposedOf(reference) ?? ['80/tcp']) {
+      const [p, protocol = 'tcp'] = spec.split('/');
+      let host = Number(p);
+      while (this.busyPorts.has(host) || ports.some((x) => x.host_port === host)) host = host < 1024 && host === Number(p) ? host + 8000 : host + 1;
+      ports.push({ container_port: Number(p), protocol, host_port: host });
+    }
+    this.emit(runId, { step: 'starting', ports });
+    const labels: Record<string, string> = { 'dev.berth.quickrun': reference, ...(emulated ? { 'dev.berth.emulated': 'true' } : {}) };
+    const id = await this.m.runContainer({ image: reference, name: opts.name, ports, env: [], command: null, labels });
+    for (const p of ports) this.busyPorts.add(p.host_port);
+    const urls = ports.filter((p) => p.protocol === 'tcp').map((p) => `http://localhost:${p.host_port}`);
+    return { id, name: this.m.containerName(id), image: reference, ports, urls, emulated };
+  }
+
+  onQuickRun(cb: (ev: QuickRunEvent) => void): Unsubscribe {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+}
