@@ -20,9 +20,10 @@
 //!
 //! The price is a running provider. Headless machines may have none: then every call fails with
 //! [`Error::NoKeyring`], whose message names what to install and start; nothing falls back to a file.
-//! We talk to it with keyring's blocking API over zbus (`async-secret-service` + `async-io`, session
-//! encryption in Rust): pure Rust, so the statically linked musl builds of `berth` (the tier-3 harness)
-//! need no libdbus, and no async runtime is needed in the helper. Tests run a private D-Bus session with `gnome-keyring-daemon`
+//! We use keyring's blocking API (the helper is a short-lived process and needs no async runtime): over
+//! libdbus on glibc Linux (`sync-secret-service`; the desktop app links libdbus anyway, through tao), and
+//! over the pure-Rust zbus in static musl builds (the tier-3 harness's `berth`), which cannot link
+//! libdbus. Tests run a private D-Bus session with `gnome-keyring-daemon`
 //! (see `berth-fixtures`' `keyring` module), never the user's own keyring.
 #![deny(missing_docs)]
 

@@ -96,7 +96,7 @@ fn keyring_error(e: keyring::Error) -> Error {
 }
 
 /// On Linux, refuses early when there is no session bus at all, with a message that says what to
-/// install and start instead of a D-Bus connection error.
+/// install and start: libdbus would otherwise try to autolaunch a bus (leaving a stray daemon).
 fn check_reachable() -> Result<()> {
     if cfg!(target_os = "linux") {
         let env_bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|v| !v.is_empty());
