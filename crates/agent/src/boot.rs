@@ -87,6 +87,7 @@ pub fn run(early_failures: Vec<String>) {
     );
     clock::set_at_boot(cfg.host_time_ms);
     mounts::set_hostname(&cfg.hostname);
+    crate::binfmt::register_all();
 
     let agent = Arc::new(Agent {
         hub: Arc::new(Hub::default()),

@@ -1,6 +1,6 @@
 //! berth-agent: PID 1 of Berth's guest. See DESIGN.md ("berth-agent") and `berth_proto` for the
 //! host↔guest contract. Module map:
-//! - boot: the sequence; mounts, net, etc_files, disk, clock: the pieces it runs
+//! - boot: the sequence; mounts, net, etc_files, disk, clock, binfmt: the pieces it runs
 //! - services (+ reaper): containerd and dockerd under supervision; docker_api: readiness probe
 //! - vsock + control, forward, shell, docker_bridge (+ splice): the host's channels
 //! - usage: CPU, memory and data-disk use for the host's `Usage` request
@@ -8,6 +8,7 @@
 
 #[macro_use]
 mod log;
+mod binfmt;
 mod boot;
 mod clock;
 mod control;

@@ -7,7 +7,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -142,11 +142,20 @@ pub struct BuildDir(pub PathBuf);
 impl BuildDir {
     /// A context holding Debian's static busybox and `dockerfile`.
     pub fn busybox(name: &str, dockerfile: &str, files: &[(&str, &str)]) -> BuildDir {
+        BuildDir::with_busybox(name, Path::new("/bin/busybox"), dockerfile, files)
+    }
+
+    /// A context holding the static busybox at `busybox` (another architecture's, say) and `dockerfile`.
+    pub fn with_busybox(name: &str, busybox: &Path, dockerfile: &str, files: &[(&str, &str)]) -> BuildDir {
         let dir = std::env::temp_dir().join(format!("berth-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy("/bin/busybox", dir.join("busybox"))
-            .expect("/bin/busybox (Debian busybox-static) missing");
+        std::fs::copy(busybox, dir.join("busybox")).unwrap_or_else(|e| {
+            panic!(
+                "{} (a static busybox) missing: {e}; scripts/setup provides it",
+                busybox.display()
+            )
+        });
         std::fs::write(dir.join("Dockerfile"), dockerfile).unwrap();
         for (f, content) in files {
             std::fs::write(dir.join(f), content).unwrap();
