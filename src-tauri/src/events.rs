@@ -14,6 +14,8 @@ pub const MACHINE_EVENT: &str = "machine-event";
 pub const DOCKER_CHANGE: &str = "docker-change";
 /// A line of pull progress.
 pub const PULL_PROGRESS: &str = "pull-progress";
+/// A line of push progress (see `push`).
+pub const PUSH_PROGRESS: &str = "push-progress";
 /// Lines of a container's output.
 pub const CONTAINER_LOG: &str = "container-log";
 /// A reading of the machine's resource use, or null once it stopped (see `usage`).

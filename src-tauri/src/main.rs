@@ -6,7 +6,7 @@
 //! CPU, memory and disk use reach Home through `usage`. One app per user: launching it again shows and
 //! focuses the running one's window and the second process exits (`single_instance`). Docker Hub, registries,
 //! logins and the layer explorer are in `registry` (the Hub address in `hub_address`), one-click runs in
-//! `quickrun`.
+//! `quickrun`, pushing an image to a registry in `push`.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
@@ -17,6 +17,7 @@ mod hub_address;
 mod launch;
 mod login_item;
 mod logs;
+mod push;
 mod quickrun;
 mod registry;
 mod settings;
@@ -98,6 +99,7 @@ fn main() {
             commands::images_list,
             commands::image_remove,
             commands::image_pull,
+            push::image_push,
             commands::image_exposed_ports,
             commands::image_history,
             commands::images_prune,

@@ -30,14 +30,20 @@ pub struct RegistriesView {
     keyring_error: Option<String>,
 }
 
+/// Page `page` (from 1; the first when absent) of a Docker Hub search; `next_page` says whether more follow.
 #[tauri::command]
-pub async fn hub_search(query: String, limit: u32) -> Result<SearchPage> {
-    Ok(crate::hub_address::hub()?.search(&query, limit).await?)
+pub async fn hub_search(query: String, limit: u32, page: Option<u32>) -> Result<SearchPage> {
+    Ok(crate::hub_address::hub()?
+        .search_page(&query, limit, page.unwrap_or(1))
+        .await?)
 }
 
+/// Page `page` (from 1; the first when absent) of a Hub repository's tags.
 #[tauri::command]
-pub async fn hub_tags(repository: String, limit: u32) -> Result<TagPage> {
-    Ok(crate::hub_address::hub()?.tags(&repository, limit).await?)
+pub async fn hub_tags(repository: String, limit: u32, page: Option<u32>) -> Result<TagPage> {
+    Ok(crate::hub_address::hub()?
+        .tags_page(&repository, limit, page.unwrap_or(1))
+        .await?)
 }
 
 /// The machine's platform (`linux/amd64`), from Docker's `/info`.

@@ -2,12 +2,16 @@
 // CPU, memory and disk use on Home, pull an image
 // from a local registry, run it with a published port, follow the port link, open its detail (logs, a
 // shell in the Terminal tab, Inspect, Stats), stop and remove it, search the fixture Docker Hub and open a
-// result's tags, browse the local registry, explore the test image's layers, stop the machine. Run by
-// scripts/test-app under Xvfb with tauri-driver and WebKitWebDriver.
+// result's tags, browse the local registry, explore the test image's layers (files and wasted space), run a
+// Hub search result in one click and reach it on localhost, push to an authenticated registry (refused,
+// then logged in on the Registries screen), browse its catalog, remove the image and pull it back, stop
+// the machine. Run by scripts/test-app under Xvfb with tauri-driver and WebKitWebDriver.
 //
 // Needs: BERTH_APP (the release app), BERTH_HOME and BERTH_RUNTIME_DIR (an isolated machine), a registry
 // on 127.0.0.1:5000, the docker CLI, /bin/busybox (busybox-static), berth-hub-fixture on PATH (the fake
-// Docker Hub; its URL reaches the app as BERTH_HUB_URL). Screenshots: BERTH_APP_ARTIFACTS.
+// Docker Hub; its URL reaches the app as BERTH_HUB_URL), berth-registry-fixture on PATH (an htpasswd
+// registry on another loopback port and a private Secret Service the app's logins go to).
+// Screenshots: BERTH_APP_ARTIFACTS.
 import { spawn, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -17,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { registryFlow, startAuthRegistry } from './registry-flow.mjs';
 
 // selenium-webdriver is pinned in ui/package.json (one lockfile for the front end and its tests).
 const require = createRequire(new URL('../../ui/package.json', import.meta.url));
@@ -28,12 +33,19 @@ const runtime = process.env.BERTH_RUNTIME_DIR;
 const artifacts = process.env.BERTH_APP_ARTIFACTS ?? path.resolve('target/app-test-artifacts');
 const REGISTRY_FROM_GUEST = 'host.docker.internal:5000';
 const IMAGE = `${REGISTRY_FROM_GUEST}/berth-app-web:1`;
+const IMAGE_LATEST = `${REGISTRY_FROM_GUEST}/berth-app-web:latest`;
+/** The size of the file the test image adds in one layer and deletes in the next. */
+const WASTED_BYTES = 300 * 1024;
 const NAME = 'berth-app-web';
 const BOOT = 420_000;
 
 let driverProc = null;
 let driver = null;
 let hubProc = null;
+/** The authenticated registry and private keyring (see registry-flow.mjs). */
+let auth = null;
+/** The docker CLI config the app's logins write to (never the user's). */
+let dockerConfig = null;
 const skip = !app || !home || !runtime ? 'BERTH_APP, BERTH_HOME and BERTH_RUNTIME_DIR are not set (run scripts/test-app)' : false;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -103,13 +115,17 @@ async function waitGone(css, ms = 60_000) {
 
 before(async () => {
   if (skip) return;
-  // Settings the UI's Start uses: the test registry is plain HTTP.
+  auth = await startAuthRegistry();
+  dockerConfig = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-app-docker-config-'));
+  // Settings the UI's Start uses: both test registries are plain HTTP.
   const machineDir = path.join(home, 'machines', 'default');
   fs.mkdirSync(machineDir, { recursive: true });
-  fs.writeFileSync(path.join(machineDir, 'config.json'), JSON.stringify({ insecure_registries: [REGISTRY_FROM_GUEST] }));
+  fs.writeFileSync(path.join(machineDir, 'config.json'), JSON.stringify({ insecure_registries: [REGISTRY_FROM_GUEST, auth.fromGuest] }));
 
-  // The fake Docker Hub: Discover searches it, never the real one.
-  hubProc = spawn('berth-hub-fixture', [], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The fake Docker Hub: Discover searches it, never the real one. One result names the test image on the
+  // local registry, so a one-click run from Discover pulls from there.
+  const localResult = `${REGISTRY_FROM_GUEST}/berth-app-web=The window test's web server, on the local registry`;
+  hubProc = spawn('berth-hub-fixture', ['--repo', localResult], { stdio: ['ignore', 'pipe', 'inherit'] });
   const hubUrl = await new Promise((resolve, reject) => {
     let out = '';
     hubProc.on('error', reject);
@@ -126,7 +142,15 @@ before(async () => {
     detached: true,
     stdio: ['ignore', 'inherit', 'inherit'],
     // The first-run card suggests the test's own image, never a public registry.
-    env: { ...process.env, BERTH_APP_AUTOSTART: '0', BERTH_FIRST_IMAGE: IMAGE, BERTH_HUB_URL: hubUrl },
+    // Logins go to the private keyring and the throwaway docker CLI config.
+    env: {
+      ...process.env,
+      BERTH_APP_AUTOSTART: '0',
+      BERTH_FIRST_IMAGE: IMAGE,
+      BERTH_HUB_URL: hubUrl,
+      DBUS_SESSION_BUS_ADDRESS: auth.keyringBus,
+      DOCKER_CONFIG: dockerConfig,
+    },
   });
   for (let i = 0; i < 100; i++) {
     if (await new Promise((r) => net.connect(4444, '127.0.0.1').on('connect', function () { this.end(); r(true); }).on('error', () => r(false)))) break;
@@ -152,6 +176,8 @@ after(async () => {
     }
   }
   if (hubProc?.pid) hubProc.kill('SIGTERM');
+  await auth?.stop();
+  if (dockerConfig) fs.rmSync(dockerConfig, { recursive: true, force: true });
 });
 
 test('start the machine, pull, run with a port, logs, stop, remove — all from the window', { skip, timeout: 900_000 }, async () => {
@@ -193,14 +219,20 @@ test('start the machine, pull, run with a port, logs, stop, remove — all from 
     fs.copyFileSync('/bin/busybox', path.join(ctx, 'busybox'));
     fs.mkdirSync(path.join(ctx, 'www'));
     fs.writeFileSync(path.join(ctx, 'www', 'index.html'), 'hello from the berth app\n');
+    // A file one layer adds and the next deletes: the layer explorer counts it as wasted.
+    fs.writeFileSync(path.join(ctx, 'scratch.bin'), Buffer.alloc(WASTED_BYTES, 7));
     fs.writeFileSync(
       path.join(ctx, 'Dockerfile'),
-      'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nCOPY www /www\nEXPOSE 80\n' +
+      'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nCOPY www /www\n' +
+        'COPY scratch.bin /tmp/scratch.bin\nRUN ["/bin/busybox", "rm", "/tmp/scratch.bin"]\nEXPOSE 80\n' +
         'CMD ["/bin/busybox", "httpd", "-f", "-v", "-p", "80", "-h", "/www"]\n',
     );
     docker(['build', '-q', '-t', IMAGE, ctx]);
     docker(['push', '-q', IMAGE]);
-    docker(['rmi', IMAGE]);
+    // Also as :latest, which a one-click run of the Hub result (no tag) pulls.
+    docker(['tag', IMAGE, IMAGE_LATEST]);
+    docker(['push', '-q', IMAGE_LATEST]);
+    docker(['rmi', IMAGE, IMAGE_LATEST]);
   } finally {
     fs.rmSync(ctx, { recursive: true, force: true });
   }
@@ -330,15 +362,18 @@ test('start the machine, pull, run with a port, logs, stop, remove — all from 
   await copyWww.click();
   await waitFor('[role="region"][aria-label^="Files of layer"] [data-path="www/index.html"]', 30_000);
   assert.match(await $('[data-total="size"]').getText(), /\d.*B$/, 'the image size is shown');
+  // The file added and then deleted is wasted space, by path, and in the total.
+  const wasted = await waitFor('table[aria-label="Wasted paths"]', 30_000);
+  assert.match(await wasted.getText(), /307 kB\s*\/tmp\/scratch\.bin/, 'the deleted file is wasted, by path');
+  assert.match(await $('[data-total="wasted"]').getText(), /^30\d kB \(/, 'the wasted total');
   await shot('18-layers-local');
   await click('section.explorer button[data-action="back"]');
   await waitFor('table[aria-label="Images"]', 30_000);
 
-  // Remove the image (no longer in use), then stop the machine from Home.
-  await click('nav [data-screen="images"]');
-  await click(`button[aria-label="Remove ${IMAGE}"]`);
-  await click('[role="alertdialog"] button.danger');
-  await waitGone(`tr[data-image="${IMAGE}"]`);
+  // One-click run from Discover, the authenticated registry (push, login, catalog), remove and pull back.
+  await registryFlow({ driver, By, until, $, waitFor, waitGone, click, shot, get, docker, sleep, image: IMAGE, registry: REGISTRY_FROM_GUEST, auth });
+
+  // Stop the machine from Home.
   await click('nav [data-screen="home"]');
   await click('main [data-action="stop"]');
   await waitFor('.state-line [data-state="stopped"]', 120_000);

@@ -75,4 +75,25 @@ describe('Discover', () => {
     expect((screen.getByRole('button', { name: 'Run nginx' }) as HTMLButtonElement).disabled).toBe(true);
     expect((screen.getByRole('button', { name: 'Layers of nginx' }) as HTMLButtonElement).disabled).toBe(false);
   });
+
+  it('loads more results a page at a time until Docker Hub has no more', async () => {
+    const b = new MockBackend({ state: 'running' });
+    for (let i = 0; i < 30; i++) b.registry.repos.push({ ...b.registry.repos[2], name: `fan${i}/nginx-build` });
+    await setup(b);
+    const table = await search('nginx');
+    expect(within(table).getAllByRole('row')).toHaveLength(1 + 25);
+    expect(table.querySelector('caption')!.textContent).toContain('The first 25 of 33 results');
+    await fireEvent.click(screen.getByRole('button', { name: 'Load more results' }));
+    await waitFor(() => expect(within(table).getAllByRole('row')).toHaveLength(1 + 33));
+    expect(within(table).getByText('fan29/nginx-build')).toBeTruthy();
+    expect(b.registry.calls).toContain('search:nginx:page2');
+    expect(screen.queryByRole('button', { name: 'Load more results' })).toBeNull();
+    expect(table.querySelector('caption')!.textContent).toContain('33 results');
+  });
+
+  it('offers no more results when the first page has them all', async () => {
+    await setup();
+    await search('nginx');
+    expect(screen.queryByRole('button', { name: 'Load more results' })).toBeNull();
+  });
 });

@@ -30,4 +30,18 @@ describe('HubTags', () => {
     render(HubTags, { backend: new MockBackend(), repository: 'nope', machine: '', onrun: vi.fn(), onpull: vi.fn(), onlayers: vi.fn() });
     expect((await screen.findByRole('alert')).textContent).toContain('not found: repository nope');
   });
+
+  it('loads more tags a page at a time', async () => {
+    const b = new MockBackend();
+    const base = b.registry.tags.nginx[1];
+    for (let i = 0; i < 60; i++) b.registry.tags.nginx.push({ ...base, name: `1.${i}` });
+    render(HubTags, { backend: b, repository: 'nginx', machine: 'linux/amd64', onrun: vi.fn(), onpull: vi.fn(), onlayers: vi.fn() });
+    const table = await screen.findByRole('table', { name: 'Tags' });
+    expect(within(table).getAllByRole('row')).toHaveLength(1 + 50);
+    expect(screen.getByText('The 50 newest of 62 tags')).toBeTruthy();
+    await fireEvent.click(screen.getByRole('button', { name: 'Load more tags' }));
+    expect(await within(table).findByText('1.59')).toBeTruthy();
+    expect(within(table).getAllByRole('row')).toHaveLength(1 + 62);
+    expect(screen.queryByRole('button', { name: 'Load more tags' })).toBeNull();
+  });
 });

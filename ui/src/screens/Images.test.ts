@@ -6,8 +6,8 @@ import { MockBackend } from '../lib/backend/mock';
 import { AppState } from '../lib/stores/app.svelte';
 import Images from './Images.svelte';
 
-const settle = async () => {
-  await new Promise((r) => setTimeout(r, 5));
+const settle = async (ms = 5) => {
+  await new Promise((r) => setTimeout(r, ms));
   await tick();
 };
 
@@ -145,5 +145,34 @@ describe('Images', () => {
     expect(b.registry.calls).toContain('layers:local:busybox:latest');
     await fireEvent.click(screen.getByRole('button', { name: 'Back' }));
     expect(screen.getByRole('table', { name: 'Images' })).toBeTruthy();
+  });
+
+  it('pushes an image to a registry and lists its new name', async () => {
+    const b = demo();
+    b.admin.settings.insecure_registries = ['host.docker.internal:5000'];
+    b.registry.logins['host.docker.internal:5000'] = 'ann';
+    await setup(b);
+    await fireEvent.click(screen.getByRole('button', { name: 'Push busybox:latest' }));
+    const dialog = screen.getByRole('dialog');
+    await settle();
+    expect((within(dialog).getByLabelText('Repository and tag') as HTMLInputElement).value).toBe('busybox:latest');
+    await fireEvent.click(within(dialog).getByRole('button', { name: 'Push' }));
+    await settle(20);
+    expect(dialog.dataset.phase).toBe('done');
+    await fireEvent.click(within(dialog).getByRole('button', { name: 'Close' }));
+    expect(screen.queryByRole('dialog')).toBeNull();
+    expect(within(screen.getByRole('table', { name: 'Images' })).getByText('host.docker.internal:5000/busybox:latest')).toBeTruthy();
+  });
+
+  it('removes an image with several names name by name', async () => {
+    const b = demo();
+    b.images[1].tags.push('host.docker.internal:5000/busybox:latest');
+    await setup(b);
+    await fireEvent.click(screen.getByRole('button', { name: 'Remove busybox:latest' }));
+    expect(within(screen.getByRole('alertdialog')).getByText(/with all its names: busybox:latest, host\.docker\.internal:5000\/busybox:latest/)).toBeTruthy();
+    await fireEvent.click(within(screen.getByRole('alertdialog')).getByRole('button', { name: 'Remove' }));
+    await settle();
+    expect(b.images.map((i) => i.id)).toEqual(['sha256:1111']);
+    expect(screen.queryByRole('alert')).toBeNull();
   });
 });

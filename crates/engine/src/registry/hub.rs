@@ -2,15 +2,18 @@
 //!
 //! Endpoints used, relative to the base URL (default <https://hub.docker.com>, overridden by the caller or
 //! by `BERTH_HUB_URL`, which tests point at a fixture on 127.0.0.1):
-//! - `GET /v2/search/repositories/?query=…&page_size=…` →
+//! - `GET /v2/search/repositories/?query=…&page_size=…&page=…` →
 //!   `{count, next, previous, results: [{repo_name, short_description, star_count, pull_count, repo_owner,
 //!   is_automated, is_official}]}`. This is the endpoint `docker search` has long mirrored and whose shape
 //!   is stable; the newer `/api/search/v3/catalog/search` carries badges but is undocumented and has
 //!   changed shape over time. v2 has no verified-publisher field of its own: we read `is_verified_publisher`
 //!   or a `badge` of `verified_publisher` when an answer carries them, and report `false` otherwise.
-//! - `GET /v2/namespaces/{ns}/repositories/{repo}/tags?page_size=…` →
-//!   `{count, results: [{name, full_size, last_updated, digest, images: [{architecture, os, variant, size,
+//! - `GET /v2/namespaces/{ns}/repositories/{repo}/tags?page_size=…&page=…` →
+//!   `{count, next, previous, results: [{name, full_size, last_updated, digest, images: [{architecture, os, variant, size,
 //!   digest}]}]}`.
+//!
+//! Both are paged: `page` counts from 1, and `next` is the URL of the following page (null on the last), which
+//! becomes [`SearchPage::next_page`] / [`TagPage::next_page`].
 //!
 //! Every field is optional when parsing: an entry without a name is skipped (and logged), a missing count
 //! is 0. HTTP 429 becomes [`RegistryError::RateLimited`] with the wait from `Retry-After` or
@@ -63,6 +66,9 @@ pub struct SearchPage {
     pub total: u64,
     /// This page's repositories, in Hub's order.
     pub results: Vec<HubRepo>,
+    /// The number of the following page, when Hub says there is one.
+    #[serde(default)]
+    pub next_page: Option<u32>,
 }
 
 /// One tag of a Hub repository.
@@ -102,6 +108,9 @@ pub struct TagPage {
     pub total: u64,
     /// This page's tags, newest first.
     pub tags: Vec<HubTag>,
+    /// The number of the following page, when Hub says there is one.
+    #[serde(default)]
+    pub next_page: Option<u32>,
 }
 
 impl Hub {
@@ -133,28 +142,43 @@ impl Hub {
         &self.base
     }
 
-    /// Repositories matching `query`, at most `limit` (1–100) of them.
+    /// Repositories matching `query`, at most `limit` (1–100) of them: the first page.
     pub async fn search(&self, query: &str, limit: u32) -> Result<SearchPage> {
+        self.search_page(query, limit, 1).await
+    }
+
+    /// Page `page` (from 1) of the repositories matching `query`, `limit` (1–100) per page.
+    pub async fn search_page(&self, query: &str, limit: u32, page: u32) -> Result<SearchPage> {
         if query.trim().is_empty() {
             return Err(RegistryError::InvalidReference {
                 input: query.to_string(),
                 reason: "a search needs a term, e.g. `berth search nginx`".into(),
             });
         }
+        let page = page.max(1);
         let url = format!(
-            "{}/v2/search/repositories/?query={}&page_size={}",
+            "{}/v2/search/repositories/?query={}&page_size={}&page={page}",
             self.base,
             encode_component(query),
             limit.clamp(1, 100)
         );
-        let body = self
-            .get(&url, &format!("repositories matching {query:?}"))
-            .await?;
-        parse_search(&body).map_err(|e| RegistryError::malformed(self.target(), e))
+        let what = if page == 1 {
+            format!("repositories matching {query:?}")
+        } else {
+            format!("page {page} of the repositories matching {query:?}")
+        };
+        let body = self.get(&url, &what).await?;
+        parse_search(&body, page).map_err(|e| RegistryError::malformed(self.target(), e))
     }
 
-    /// Tags of a Hub repository (`nginx`, `bitnami/redis`), newest first, at most `limit` (1–100).
+    /// Tags of a Hub repository (`nginx`, `bitnami/redis`), newest first, at most `limit` (1–100): the
+    /// first page.
     pub async fn tags(&self, repository: &str, limit: u32) -> Result<TagPage> {
+        self.tags_page(repository, limit, 1).await
+    }
+
+    /// Page `page` (from 1) of a Hub repository's tags, newest first, `limit` (1–100) per page.
+    pub async fn tags_page(&self, repository: &str, limit: u32, page: u32) -> Result<TagPage> {
         let r = ImageRef::parse(repository)?;
         if !r.is_docker_hub() {
             return Err(RegistryError::InvalidReference {
@@ -169,15 +193,19 @@ impl Hub {
             .repository()
             .split_once('/')
             .unwrap_or(("library", r.repository()));
+        let page = page.max(1);
         let url = format!(
-            "{}/v2/namespaces/{ns}/repositories/{name}/tags?page_size={}",
+            "{}/v2/namespaces/{ns}/repositories/{name}/tags?page_size={}&page={page}",
             self.base,
             limit.clamp(1, 100)
         );
-        let body = self
-            .get(&url, &format!("repository {ns}/{name} on Docker Hub"))
-            .await?;
-        parse_tags(&body).map_err(|e| RegistryError::malformed(self.target(), e))
+        let what = if page == 1 {
+            format!("repository {ns}/{name} on Docker Hub")
+        } else {
+            format!("page {page} of the tags of {ns}/{name} on Docker Hub")
+        };
+        let body = self.get(&url, &what).await?;
+        parse_tags(&body, page).map_err(|e| RegistryError::malformed(self.target(), e))
     }
 
     fn target(&self) -> String {
@@ -295,7 +323,20 @@ fn flag(v: &Value, key: &str) -> bool {
     v.get(key).and_then(Value::as_bool).unwrap_or(false)
 }
 
-fn parse_search(body: &[u8]) -> std::result::Result<SearchPage, String> {
+/// The page after `page`, when the answer's `next` names one: its `page` parameter, else `page + 1`.
+fn next_page(v: &Value, page: u32) -> Option<u32> {
+    let next = v.get("next").and_then(Value::as_str).filter(|n| !n.is_empty())?;
+    let query = next.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    let named = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == "page")
+        .and_then(|(_, v)| v.parse::<u32>().ok())
+        .filter(|n| *n > page);
+    Some(named.unwrap_or(page.saturating_add(1)))
+}
+
+fn parse_search(body: &[u8], page: u32) -> std::result::Result<SearchPage, String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("search answer is not JSON: {e}"))?;
     if !v.get("results").is_some_and(Value::is_array) {
         return Err("search answer has no `results` list".into());
@@ -328,10 +369,14 @@ fn parse_search(body: &[u8]) -> std::result::Result<SearchPage, String> {
         .get("count")
         .and_then(Value::as_u64)
         .unwrap_or(results.len() as u64);
-    Ok(SearchPage { total, results })
+    Ok(SearchPage {
+        total,
+        results,
+        next_page: next_page(&v, page),
+    })
 }
 
-fn parse_tags(body: &[u8]) -> std::result::Result<TagPage, String> {
+fn parse_tags(body: &[u8], page: u32) -> std::result::Result<TagPage, String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("tags answer is not JSON: {e}"))?;
     if !v.get("results").is_some_and(Value::is_array) {
         return Err("tags answer has no `results` list".into());
@@ -367,7 +412,11 @@ fn parse_tags(body: &[u8]) -> std::result::Result<TagPage, String> {
         .get("count")
         .and_then(Value::as_u64)
         .unwrap_or(tags.len() as u64);
-    Ok(TagPage { total, tags })
+    Ok(TagPage {
+        total,
+        tags,
+        next_page: next_page(&v, page),
+    })
 }
 
 #[cfg(test)]

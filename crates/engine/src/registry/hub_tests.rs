@@ -1,13 +1,13 @@
 //! Hub answers parsed from checked-in fixtures, error mapping, and the client against the fixture server
 //! on 127.0.0.1.
 
-use berth_fixtures::hub::{HubServer, SEARCH_JSON, TAGS_NGINX_JSON};
+use berth_fixtures::hub::{FixtureRepo, HubServer, SEARCH_JSON, TAGS_NGINX_JSON};
 
 use super::*;
 
 #[test]
 fn search_results_parse_with_odd_entries() {
-    let page = parse_search(SEARCH_JSON.as_bytes()).unwrap();
+    let page = parse_search(SEARCH_JSON.as_bytes(), 1).unwrap();
     assert_eq!(page.total, 5);
     let names: Vec<&str> = page.results.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(
@@ -29,7 +29,7 @@ fn search_results_parse_with_odd_entries() {
 
 #[test]
 fn tags_parse_with_platforms() {
-    let page = parse_tags(TAGS_NGINX_JSON.as_bytes()).unwrap();
+    let page = parse_tags(TAGS_NGINX_JSON.as_bytes(), 1).unwrap();
     assert_eq!(page.total, 3);
     assert_eq!(page.tags.len(), 2, "the nameless tag is skipped");
     let t = &page.tags[0];
@@ -51,11 +51,96 @@ fn tags_parse_with_platforms() {
 
 #[test]
 fn answers_that_are_not_hub_json_are_refused() {
-    assert!(parse_search(b"<html>").unwrap_err().contains("not JSON"));
-    assert!(parse_search(b"{\"count\":1}")
+    assert!(parse_search(b"<html>", 1).unwrap_err().contains("not JSON"));
+    assert!(parse_search(b"{\"count\":1}", 1)
         .unwrap_err()
         .contains("no `results`"));
-    assert!(parse_tags(b"[]").unwrap_err().contains("no `results`"));
+    assert!(parse_tags(b"[]", 1).unwrap_err().contains("no `results`"));
+}
+
+#[test]
+fn the_next_page_comes_from_hubs_next_link() {
+    let page = |json: &str, at| parse_search(json.as_bytes(), at).unwrap().next_page;
+    assert_eq!(page(r#"{"count":60,"next":null,"results":[]}"#, 3), None);
+    assert_eq!(
+        page(r#"{"count":60,"results":[]}"#, 1),
+        None,
+        "no link: the last page"
+    );
+    assert_eq!(
+        page(
+            r#"{"count":60,"next":"https://hub.docker.com/v2/search/repositories/?page=3&page_size=25&query=a","results":[]}"#,
+            2
+        ),
+        Some(3)
+    );
+    assert_eq!(
+        page(
+            r#"{"count":60,"next":"https://hub.example/next","results":[]}"#,
+            1
+        ),
+        Some(2),
+        "a link without a page number: the one after"
+    );
+    let tags = parse_tags(
+        br#"{"count":3,"next":"http://h/v2/namespaces/library/nginx/tags?page_size=1&page=2","results":[]}"#,
+        1,
+    )
+    .unwrap();
+    assert_eq!(tags.next_page, Some(2));
+}
+
+#[tokio::test]
+async fn pages_of_search_results_and_tags_from_the_fake_hub() {
+    let server = HubServer::bind_with(
+        "127.0.0.1:0",
+        vec![FixtureRepo {
+            name: "host.docker.internal:5000/web".into(),
+            description: "A web server on a local nginx-like registry".into(),
+        }],
+    )
+    .unwrap();
+    let hub = Hub::new(&server.url()).unwrap();
+
+    let mut names = Vec::new();
+    let mut page = Some(1);
+    while let Some(p) = page {
+        let got = hub.search_page("nginx", 2, p).await.unwrap();
+        assert_eq!(got.total, 4, "every match is counted on every page");
+        assert!(got.results.len() <= 2);
+        names.extend(got.results.into_iter().map(|r| r.name));
+        page = got.next_page;
+    }
+    assert_eq!(
+        names,
+        [
+            "nginx",
+            "bitnami/nginx",
+            "someone/nginx-proxy",
+            "host.docker.internal:5000/web"
+        ],
+        "two pages, in order, with the added repository last"
+    );
+    let err = hub.search_page("nginx", 2, 3).await.unwrap_err();
+    assert!(
+        matches!(err, RegistryError::NotFound { .. }),
+        "a page past the last: {err}"
+    );
+    assert_eq!(hub.search("nginx", 25).await.unwrap().next_page, None);
+
+    let first = hub.tags_page("nginx", 1, 1).await.unwrap();
+    assert_eq!(
+        (first.tags[0].name.as_str(), first.next_page),
+        ("1.27-alpine", Some(2))
+    );
+    let second = hub.tags_page("nginx", 1, 2).await.unwrap();
+    assert_eq!(
+        (second.tags[0].name.as_str(), second.next_page),
+        ("latest", Some(3))
+    );
+    let third = hub.tags_page("nginx", 1, 3).await.unwrap();
+    assert!(third.tags.is_empty(), "the nameless tag is skipped");
+    assert_eq!((third.total, third.next_page), (3, None));
 }
 
 #[test]

@@ -21,6 +21,8 @@ export interface SearchPage {
   /** How many repositories match in all. */
   total: number;
   results: HubRepo[];
+  /** The page after this one (from 1), when Docker Hub has more; null on the last. */
+  next_page: number | null;
 }
 
 export interface HubTagImage {
@@ -45,6 +47,8 @@ export interface HubTag {
 export interface TagPage {
   total: number;
   tags: HubTag[];
+  /** The page after this one (from 1), when Docker Hub has more; null on the last. */
+  next_page: number | null;
 }
 
 /** A registry the machine knows: in its settings (insecure or mirror) or logged in to. */
@@ -63,6 +67,14 @@ export interface RegistryEntry {
 export interface RegistriesView {
   registries: RegistryEntry[];
   keyring_error: string | null;
+}
+
+/** What a push left in the registry (berth-engine's `PushReport`). */
+export interface PushReport {
+  /** The reference pushed (`host:port/name:tag`). */
+  reference: string;
+  /** The manifest digest the registry now has, when Docker reported it. */
+  digest: string | null;
 }
 
 /** What a login stored (berth-engine's `Login`); the password is in the OS keyring, never here. */

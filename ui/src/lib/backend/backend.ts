@@ -6,6 +6,7 @@ import type {
   HubAddress,
   LayerReport,
   LoginResult,
+  PushReport,
   QuickRun,
   QuickRunEvent,
   QuickRunOptions,
@@ -391,6 +392,11 @@ export interface Backend {
   pruneImages(all: boolean): Promise<PruneReport>;
   /** Pulls and resolves when done; progress arrives through `onPullProgress`. */
   pullImage(reference: string): Promise<void>;
+  /**
+   * Names `source` (an image id or name) `target` (`registry/name:tag`) and pushes it with the registry's
+   * stored login; progress arrives through `onPushProgress` (with `reference` = `target`).
+   */
+  pushImage(source: string, target: string): Promise<PushReport>;
   exposedPorts(image: string): Promise<string[]>;
   runContainer(req: RunRequest): Promise<string>;
 
@@ -400,10 +406,10 @@ export interface Backend {
   createVolume(name: string): Promise<Volume>;
   removeVolume(name: string): Promise<void>;
 
-  /** Docker Hub search (1–100 results); the address is `hubAddress`. */
-  hubSearch(query: string, limit: number): Promise<SearchPage>;
-  /** A Hub repository's tags, newest first. */
-  hubTags(repository: string, limit: number): Promise<TagPage>;
+  /** Page `page` (from 1; default 1) of a Docker Hub search, `limit` (1–100) per page; the address is `hubAddress`. */
+  hubSearch(query: string, limit: number, page?: number): Promise<SearchPage>;
+  /** Page `page` (from 1; default 1) of a Hub repository's tags, newest first. */
+  hubTags(repository: string, limit: number, page?: number): Promise<TagPage>;
   hubAddress(): Promise<HubAddress>;
   /** Saves the Docker Hub address (empty: the default); rejects with why an address is not valid. */
   setHubAddress(url: string): Promise<HubAddress>;
@@ -455,6 +461,8 @@ export interface Backend {
   onMachineUsage(cb: (u: MachineUsage | null) => void): Unsubscribe;
   onDockerChange(cb: (ch: DockerChange) => void): Unsubscribe;
   onPullProgress(cb: (p: PullProgress) => void): Unsubscribe;
+  /** Push progress lines, the same shape as a pull's. */
+  onPushProgress(cb: (p: PullProgress) => void): Unsubscribe;
   onLogEvent(cb: (ev: LogEvent) => void): Unsubscribe;
   onStatsEvent(cb: (ev: StatsEvent) => void): Unsubscribe;
   onTerminalOutput(cb: (ev: TerminalOutput) => void): Unsubscribe;

@@ -1,7 +1,8 @@
-// The in-memory Docker Hub, registries, logins, layer explorer and one-click runs, for MockBackend
-// (browser dev and tests). Same rules as the engine: a wrong password stores nothing, an image for another
-// architecture needs confirming, a one-click run pulls, publishes each EXPOSEd port on a free port and
-// starts the container.
+// The in-memory Docker Hub, registries, logins, pushes, layer explorer and one-click runs, for MockBackend
+// (browser dev and tests). Same rules as the engine: a wrong password stores nothing, a registry with
+// accounts refuses pushes until logged in to, an image for another architecture needs confirming, a
+// one-click run pulls, publishes each EXPOSEd port on a free port and starts the container. Hub search
+// and tags are paged as Hub pages them.
 import {
   BackendError,
   type FileChange,
@@ -10,6 +11,8 @@ import {
   type HubTag,
   type LayerReport,
   type PortRequest,
+  type PullProgress,
+  type PushReport,
   type QuickRun,
   type QuickRunEvent,
   type QuickRunOptions,
@@ -32,6 +35,24 @@ export interface MockMachine {
   mirrors(): string[];
   /** The image's EXPOSEd ports, when known. */
   exposedOf(reference: string): string[] | undefined;
+  /** Gives an image (id or name) another name; throws when there is no such image. */
+  tagImage(source: string, target: string): void;
+  /** One simulated step of work. */
+  step(): Promise<void>;
+}
+
+/** `host:5000/team/app:1` → registry `host:5000`, repository `team/app`, tag `1` (as Docker reads names). */
+export function splitTarget(reference: string): { registry: string; repository: string; tag: string } {
+  const slash = reference.indexOf('/');
+  const first = slash < 0 ? '' : reference.slice(0, slash);
+  const hasRegistry = first.includes('.') || first.includes(':') || first === 'localhost';
+  const registry = hasRegistry ? first : 'docker.io';
+  let rest = hasRegistry ? reference.slice(slash + 1) : reference;
+  const colon = rest.lastIndexOf(':');
+  const tag = colon > rest.lastIndexOf('/') ? rest.slice(colon + 1) : 'latest';
+  if (colon > rest.lastIndexOf('/')) rest = rest.slice(0, colon);
+  if (registry === 'docker.io' && !rest.includes('/')) rest = `library/${rest}`;
+  return { registry, repository: rest, tag };
 }
 
 const repo = (name: string, description: string, stars: number, pulls: number, extra: Partial<HubRepo> = {}): HubRepo => ({
@@ -103,6 +124,7 @@ export class MockRegistry {
   /** Host ports taken on this computer. */
   busyPorts = new Set<number>();
   private listeners = new Set<(ev: QuickRunEvent) => void>();
+  private pushListeners = new Set<(p: PullProgress) => void>();
 
   constructor(private m: MockMachine) {}
 
@@ -123,19 +145,21 @@ export class MockRegistry {
     return this.hubAddress();
   }
 
-  search(query: string, limit: number): SearchPage {
-    this.calls.push(`search:${query}`);
+  search(query: string, limit: number, page = 1): SearchPage {
+    this.calls.push(page > 1 ? `search:${query}:page${page}` : `search:${query}`);
     const q = query.trim().toLowerCase();
     if (!q) throw new BackendError('not a valid reference: "" because a search needs a term', 'invalid');
     const found = this.repos.filter((r) => r.name.includes(q) || r.description.toLowerCase().includes(q));
-    return { total: found.length, results: found.slice(0, limit) };
+    const { items, next_page } = onePage(found, limit, page, `page ${page} of the repositories matching "${q}"`);
+    return { total: found.length, results: items, next_page };
   }
 
-  hubTags(repository: string, limit: number): TagPage {
+  hubTags(repository: string, limit: number, page = 1): TagPage {
     const name = repository.replace(/^library\//, '');
     const tags = this.tags[name];
     if (!tags) throw new BackendError(`not found: repository ${name} on Docker Hub`, 'not_found');
-    return { total: tags.length, tags: structuredClone(tags.slice(0, limit)) };
+    const { items, next_page } = onePage(tags, limit, page, `page ${page} of the tags of ${name} on Docker Hub`);
+    return { total: tags.length, tags: structuredClone(items), next_page };
   }
 
   registries(): RegistriesView {
@@ -177,6 +201,51 @@ export class MockRegistry {
     const had = registry in this.logins;
     delete this.logins[registry];
     return had;
+  }
+
+  /** Names `source` `target` and pushes it layer by layer; the registry must know the user when it has accounts. */
+  async push(source: string, target: string): Promise<PushReport> {
+    this.need();
+    this.calls.push(`push:${source}->${target}`);
+    const { registry, repository, tag } = splitTarget(target.trim());
+    if (registry === 'docker.io') this.catalogs[registry] ??= {};
+    const catalog = this.catalogs[registry];
+    if (!catalog) {
+      throw new BackendError(
+        `cannot reach registry ${registry} from the machine: dial tcp: connection refused; if it serves plain HTTP, add it to the machine's insecure registries (Settings, or \`berth start --insecure-registry HOST:PORT\` and \`berth restart\`)`,
+        'unreachable',
+      );
+    }
+    this.m.tagImage(source, target);
+    const emit = (p: Omit<PullProgress, 'reference'>) => {
+      for (const cb of this.pushListeners) cb({ reference: target, ...p });
+    };
+    emit({ layer: null, status: `The push refers to repository [${registry}/${repository}]`, current: null, total: null });
+    if (this.accounts[registry] && !this.logins[registry]) {
+      throw new BackendError(
+        `push denied: log in to ${registry} with an account that may push to ${repository} (\`berth login ${registry}\`)`,
+        'unauthorized',
+      );
+    }
+    for (const layer of ['5f70bf18a086', 'a3ed95caeb02']) {
+      emit({ layer, status: 'Preparing', current: null, total: null });
+      await this.m.step();
+      for (const current of [512_000, 1_048_576]) {
+        emit({ layer, status: 'Pushing', current, total: 1_048_576 });
+        await this.m.step();
+      }
+      emit({ layer, status: 'Pushed', current: null, total: null });
+    }
+    const digest = `sha256:${'c0ffee'.repeat(10)}cafe`;
+    emit({ layer: null, status: `${tag}: digest: ${digest} size: 739`, current: null, total: null });
+    const tags = (catalog[repository] ??= []);
+    if (!tags.includes(tag)) tags.push(tag);
+    return { reference: target, digest };
+  }
+
+  onPush(cb: (p: PullProgress) => void): Unsubscribe {
+    this.pushListeners.add(cb);
+    return () => this.pushListeners.delete(cb);
   }
 
   explore(image: string, where: 'local' | 'remote'): LayerReport {
@@ -227,4 +296,11 @@ export class MockRegistry {
     this.listeners.add(cb);
     return () => this.listeners.delete(cb);
   }
+}
+
+/** Page `page` (from 1) of `limit` items, as Hub pages them: a page past the last is not found. */
+function onePage<T>(all: T[], limit: number, page: number, what: string): { items: T[]; next_page: number | null } {
+  const start = (page - 1) * limit;
+  if (page > 1 && start >= all.length) throw new BackendError(`not found: ${what}`, 'not_found');
+  return { items: all.slice(start, start + limit), next_page: all.length > start + limit ? page + 1 : null };
 }

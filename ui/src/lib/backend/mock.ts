@@ -345,13 +345,19 @@ export class MockBackend implements Backend {
     return structuredClone(this.images);
   }
 
+  /** By id: the image (refused, as Docker does, while it has several names); by name: that name, and the image with its last one. */
   async removeImage(id: string) {
     this.needDocker();
     this.usage();
-    const img = this.images.find((i) => i.id === id);
+    const img = this.images.find((i) => i.id === id || i.tags.includes(id));
     if (img?.used_by.length) throw new BackendError(`the image is used by ${img.used_by.join(', ')}; remove that container first`, 'invalid');
-    this.images = this.images.filter((i) => i.id !== id);
-    this.changed('image', 'delete');
+    if (img && img.id === id && img.tags.length > 1) {
+      throw new BackendError(`Docker Engine: conflict: unable to delete ${id} (must be forced) - image is referenced in multiple repositories`, 'docker');
+    }
+    const untag = !!img && img.tags.length > 1;
+    if (untag) img.tags = img.tags.filter((t) => t !== id);
+    else this.images = this.images.filter((i) => i !== img);
+    this.changed('image', untag ? 'untag' : 'delete');
   }
 
   async imageHistory(id: string): Promise<ImageLayer[]> {
@@ -407,6 +413,17 @@ export class MockBackend implements Backend {
       this.images.unshift({ id: `sha256:${ref.length}${Date.now()}`, tags: [ref], size: 2_000_000, created: Math.floor(Date.now() / 1000), used_by: [] });
     }
     this.changed('image', 'pull');
+  }
+
+  /** `docker tag`: `source` (an id or a name) also goes by `target`, which leaves any image that had it. */
+  private tagImage(source: string, target: string) {
+    const ref = target.includes(':', target.lastIndexOf('/') + 1) ? target : `${target}:latest`;
+    const img = this.images.find((i) => i.id === source || i.tags.includes(source));
+    if (!img) throw new BackendError(`Docker Engine: No such image: ${source}`, 'docker');
+    if (img.tags.includes(ref)) return;
+    for (const i of this.images) i.tags = i.tags.filter((t) => t !== ref);
+    img.tags.push(ref);
+    this.changed('image', 'tag');
   }
 
   async exposedPorts(image: string) {
@@ -487,9 +504,13 @@ export class MockBackend implements Backend {
     insecureRegistries: () => this.admin.settings.insecure_registries,
     mirrors: () => this.admin.settings.registry_mirrors,
     exposedOf: (r) => this.exposed[r] ?? this.exposed[r.replace(/:[^:/]+$/, '')],
+    tagImage: (source, target) => this.tagImage(source, target),
+    step: () => this.step(),
   });
-  hubSearch = async (query: string, limit: number) => (await this.step(), this.registry.search(query, limit));
-  hubTags = async (repository: string, limit: number) => (await this.step(), this.registry.hubTags(repository, limit));
+  hubSearch = async (query: string, limit: number, page = 1) => (await this.step(), this.registry.search(query, limit, page));
+  hubTags = async (repository: string, limit: number, page = 1) => (await this.step(), this.registry.hubTags(repository, limit, page));
+  pushImage = (source: string, target: string) => this.registry.push(source, target);
+  onPushProgress = (cb: (p: PullProgress) => void): Unsubscribe => this.registry.onPush(cb);
   hubAddress = async () => this.registry.hubAddress();
   setHubAddress = async (url: string) => this.registry.setHubAddress(url);
   machinePlatform = async () => this.registry.machinePlatform();

@@ -70,6 +70,7 @@ export const tauriBackend: Backend = {
   imageHistory: (id) => call('image_history', { id }),
   pruneImages: (all) => call('images_prune', { all }),
   pullImage: (reference) => call('image_pull', { reference }),
+  pushImage: (source, target) => call('image_push', { source, target }),
   exposedPorts: (image) => call('image_exposed_ports', { image }),
   runContainer: (req) => call('container_run', { req }),
 
@@ -78,8 +79,8 @@ export const tauriBackend: Backend = {
   createVolume: (name) => call('volume_create', { name }),
   removeVolume: (name) => call('volume_remove', { name }),
 
-  hubSearch: (query, limit) => call('hub_search', { query, limit }),
-  hubTags: (repository, limit) => call('hub_tags', { repository, limit }),
+  hubSearch: (query, limit, page = 1) => call('hub_search', { query, limit, page }),
+  hubTags: (repository, limit, page = 1) => call('hub_tags', { repository, limit, page }),
   hubAddress: () => call('hub_address_get'),
   setHubAddress: (url) => call('hub_address_set', { url }),
   machinePlatform: () => call('machine_platform'),
@@ -110,6 +111,7 @@ export const tauriBackend: Backend = {
   onMachineUsage: (cb) => subscribe<MachineUsage | null>('machine-usage', cb),
   onDockerChange: (cb) => subscribe<DockerChange>('docker-change', cb),
   onPullProgress: (cb) => subscribe<PullProgress>('pull-progress', cb),
+  onPushProgress: (cb) => subscribe<PullProgress>('push-progress', cb),
   onLogEvent: (cb) => subscribe<LogEvent>('container-log', cb),
   onStatsEvent: (cb) => subscribe<StatsEvent>('container-stats', cb),
   onTerminalOutput: (cb) => subscribe<TerminalOutput>('terminal-output', cb),

@@ -1,12 +1,8 @@
 // Pulls in flight and their per-layer progress, fed by pull-progress events.
 import { BackendError, type Backend, type PullProgress, type Unsubscribe } from '../backend/backend';
+import { applyProgress, type LayerProgress } from '../layer-progress';
 
-export interface LayerProgress {
-  id: string;
-  status: string;
-  current: number | null;
-  total: number | null;
-}
+export type { LayerProgress } from '../layer-progress';
 
 export interface Pull {
   reference: string;
@@ -34,14 +30,8 @@ export class PullStore {
   apply(p: PullProgress) {
     const pull = this.pulls.find((x) => x.reference === p.reference && x.state === 'pulling');
     if (!pull) return;
-    if (!p.layer) {
-      pull.message = p.status;
-      return;
-    }
-    const layer = pull.layers.find((l) => l.id === p.layer);
-    const next = { id: p.layer, status: p.status, current: p.current, total: p.total ?? layer?.total ?? null };
-    if (layer) Object.assign(layer, next);
-    else pull.layers.push(next);
+    const message = applyProgress(pull.layers, p);
+    if (message !== null) pull.message = message;
   }
 
   /** Pulls `reference`; resolves true when it succeeded. */
