@@ -4,15 +4,12 @@
 //! Names are shared with ui/src/lib/backend/tauri.ts.
 
 use berth_engine::registry::{ImageRef, LayerReport, Registry, RegistryOptions, SearchPage, TagPage};
-use berth_engine::{Engine, Login};
+use berth_engine::{host_side, Engine, Login};
 use serde::Serialize;
 use tauri::State;
 
 use crate::commands::AppState;
 use crate::error::{AppError, Result};
-
-/// The guest's name for this computer; registries on it are reached at 127.0.0.1 from here.
-const HOST_ALIAS: &str = berth_engine::HOST_ALIAS;
 
 /// A registry the machine knows, as the UI's `RegistryEntry`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -176,15 +173,6 @@ async fn options(engine: &Engine, registry: &str) -> RegistryOptions {
                 credentials: None,
             }
         }
-    }
-}
-
-/// `host.docker.internal[:port]` (the guest's name for this computer) → `127.0.0.1[:port]`.
-fn host_side(registry: &str) -> String {
-    match registry.split_once(':') {
-        Some((name, port)) if name.eq_ignore_ascii_case(HOST_ALIAS) => format!("127.0.0.1:{port}"),
-        None if registry.eq_ignore_ascii_case(HOST_ALIAS) => "127.0.0.1".into(),
-        _ => registry.to_string(),
     }
 }
 

@@ -44,7 +44,7 @@ pub use exec::{exit_message, Terminal, TerminalControl, TerminalSize, TERMINAL_M
 pub use images::{ImageLayer, PruneReport};
 pub use inspect::{ContainerDetail, MountDetail, NetworkDetail, PortDetail};
 pub use limits::{Range, SettingsLimits};
-pub use login::{credentials_for, logged_in, use_helper_in_docker_cli, Login, HOST_ALIAS};
+pub use login::{credentials_for, host_side, logged_in, use_helper_in_docker_cli, Login, HOST_ALIAS};
 pub use machine_files::{LogTail, MachineLog};
 pub use mounts::VolumeMount;
 pub use quickrun::{

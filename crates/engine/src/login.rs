@@ -135,7 +135,7 @@ pub(crate) fn reference_registry(reference: &str) -> String {
 }
 
 /// The registry as this computer reaches it (`host.docker.internal:5000` → `127.0.0.1:5000`).
-pub(crate) fn host_side(registry: &str) -> String {
+pub fn host_side(registry: &str) -> String {
     if registry == DOCKER_HUB_REGISTRY {
         return registry.to_string();
     }

@@ -56,32 +56,20 @@ fn an_arm64_image_builds_runs_and_serves_under_emulation() {
     .ok();
     let arch = docker(&["image", "inspect", "--format", "{{.Architecture}}", &tag]).ok();
     assert_eq!(arch.stdout.trim(), "arm64");
-    let r = docker(&[
-        "run",
-        "--rm",
-        "--platform",
-        "linux/arm64",
-        &tag,
-        "/bin/cat",
-        "/www-arch",
-    ])
-    .ok();
+    let run_arm64 = |cmd: &[&str]| {
+        let args = [
+            &["run", "--rm", "--platform", "linux/arm64", tag.as_str()][..],
+            cmd,
+        ]
+        .concat();
+        docker(&args).ok().stdout.trim().to_string()
+    };
     assert_eq!(
-        r.stdout.trim(),
+        run_arm64(&["/bin/cat", "/www-arch"]),
         "aarch64",
         "uname inside the build saw an arm64 machine"
     );
-    let r = docker(&[
-        "run",
-        "--rm",
-        "--platform",
-        "linux/arm64",
-        &tag,
-        "/bin/uname",
-        "-m",
-    ])
-    .ok();
-    assert_eq!(r.stdout.trim(), "aarch64");
+    assert_eq!(run_arm64(&["/bin/uname", "-m"]), "aarch64");
 
     // Through the registry and the one-click flow: asked first, then run, labelled and answering.
     let remote = format!("{REGISTRY}/{tag}");
