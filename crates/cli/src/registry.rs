@@ -51,6 +51,9 @@ pub struct SearchArgs {
     /// At most this many results (1–100).
     #[arg(long, default_value_t = 25)]
     limit: u32,
+    /// Which page of results, from 1.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    page: u32,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -63,6 +66,9 @@ pub struct TagsArgs {
     /// At most this many tags from Docker Hub (1–100).
     #[arg(long, default_value_t = 50)]
     limit: u32,
+    /// Which page of Docker Hub's tags, from 1.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    page: u32,
     #[command(flatten)]
     registry: RegistryArgs,
     /// Print JSON.
@@ -86,7 +92,7 @@ pub struct CatalogArgs {
 
 pub async fn search(a: SearchArgs) -> CmdResult {
     let hub = Hub::from_env()?;
-    let page = hub.search(&a.term, a.limit).await?;
+    let page = hub.search_page(&a.term, a.limit, a.page).await?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&page)?);
         return Ok(());
@@ -123,9 +129,9 @@ pub async fn search(a: SearchArgs) -> CmdResult {
             &[1, 2]
         )
     );
-    if page.total > page.results.len() as u64 {
+    if let Some(next) = page.next_page {
         eprintln!(
-            "{} of {} results; see more with --limit.",
+            "{} of {} results; more with --page {next}.",
             page.results.len(),
             page.total
         );
@@ -136,7 +142,7 @@ pub async fn search(a: SearchArgs) -> CmdResult {
 pub async fn tags(a: TagsArgs) -> CmdResult {
     let repo = ImageRef::parse(&a.repository)?;
     if repo.is_docker_hub() {
-        let page = Hub::from_env()?.tags(&a.repository, a.limit).await?;
+        let page = Hub::from_env()?.tags_page(&a.repository, a.limit, a.page).await?;
         if a.json {
             println!("{}", serde_json::to_string_pretty(&page)?);
             return Ok(());
@@ -161,9 +167,9 @@ pub async fn tags(a: TagsArgs) -> CmdResult {
             "{}",
             table::render(&["TAG", "SIZE", "UPDATED", "PLATFORMS"], &rows, &[1])
         );
-        if page.total > page.tags.len() as u64 {
+        if let Some(next) = page.next_page {
             eprintln!(
-                "{} of {} tags; see more with --limit.",
+                "{} of {} tags; more with --page {next}.",
                 page.tags.len(),
                 page.total
             );

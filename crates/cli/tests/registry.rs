@@ -60,7 +60,28 @@ fn search_and_hub_tags_against_a_fake_hub() {
 
     let r = berth(&["search", "nginx", "--limit", "1"], &url);
     assert_eq!(r.stdout.lines().count(), 2);
-    assert!(r.stderr.contains("1 of 3 results"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("1 of 3 results; more with --page 2"),
+        "{}",
+        r.stderr
+    );
+    let r = berth(&["search", "nginx", "--limit", "1", "--page", "2"], &url);
+    assert!(
+        r.stdout.lines().nth(1).unwrap_or("").starts_with("bitnami/nginx"),
+        "{}",
+        r.stdout
+    );
+    let v = json(&berth(
+        &["search", "nginx", "--limit", "1", "--page", "3", "--json"],
+        &url,
+    ));
+    assert_eq!(
+        v["next_page"],
+        serde_json::Value::Null,
+        "the last page says so: {v}"
+    );
+    let r = berth(&["search", "nginx", "--page", "0"], &url);
+    assert_eq!(r.code, 2, "pages count from 1: {}", r.stderr);
 
     let r = berth(&["search", "ratelimited"], &url);
     assert_eq!(r.code, 1);
