@@ -317,7 +317,8 @@ pub(crate) fn oci_error(
     };
     let limited = || RegistryError::RateLimited {
         target: target.to_string(),
-        retry_after: std::time::Duration::from_secs(60),
+        // oci-client keeps the answer's headers to itself.
+        retry_after: None,
     };
     match e {
         OciDistributionError::RequestError(re) => RegistryError::Unreachable {
@@ -415,7 +416,7 @@ mod tests {
         );
         assert!(map(server(429))
             .to_string()
-            .contains("rate limited us, retry after 60 s"));
+            .contains("rate limited us, retry in a minute or so"));
         assert!(map(server(502)).to_string().contains("HTTP 502"));
         assert!(map(OciDistributionError::UnauthorizedError { url: "u".into() })
             .to_string()

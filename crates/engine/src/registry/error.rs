@@ -24,12 +24,12 @@ pub enum RegistryError {
         hint: String,
     },
     /// The server limits how often we may ask.
-    #[error("{target} rate limited us, retry after {} s", retry_after.as_secs())]
+    #[error("{target} rate limited us, {}", wait_advice(*retry_after))]
     RateLimited {
         /// The service.
         target: String,
-        /// How long the server asks us to wait (60 s when it does not say).
-        retry_after: Duration,
+        /// How long the server asks us to wait, when it says.
+        retry_after: Option<Duration>,
     },
     /// The repository, tag or image does not exist there.
     #[error("not found: {what}")]
@@ -117,29 +117,35 @@ impl RegistryError {
     }
 }
 
+/// What to tell the user about waiting: the server's number when it gave one, never an invented one.
+fn wait_advice(retry_after: Option<Duration>) -> String {
+    match retry_after {
+        Some(d) => format!("retry after {} s", d.as_secs()),
+        None => "retry in a minute or so (it did not say how long to wait)".into(),
+    }
+}
+
 /// The wait a 429 answer asks for: `Retry-After` in seconds (or an HTTP date, counted from `now`), else
-/// `X-RateLimit-Reset` as a Unix time, else 60 s.
+/// `X-RateLimit-Reset` as a Unix time; `None` when it says neither.
 pub(crate) fn retry_after(
     retry_after: Option<&str>,
     ratelimit_reset: Option<&str>,
     now: std::time::SystemTime,
-) -> Duration {
+) -> Option<Duration> {
     let unix_now = now
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
     if let Some(v) = retry_after.map(str::trim) {
         if let Ok(secs) = v.parse::<u64>() {
-            return Duration::from_secs(secs);
+            return Some(Duration::from_secs(secs));
         }
         if let Some(at) = http_date_to_unix(v) {
-            return Duration::from_secs(at.saturating_sub(unix_now));
+            return Some(Duration::from_secs(at.saturating_sub(unix_now)));
         }
     }
-    if let Some(reset) = ratelimit_reset.and_then(|v| v.trim().parse::<u64>().ok()) {
-        return Duration::from_secs(reset.saturating_sub(unix_now));
-    }
-    Duration::from_secs(60)
+    let reset = ratelimit_reset.and_then(|v| v.trim().parse::<u64>().ok())?;
+    Some(Duration::from_secs(reset.saturating_sub(unix_now)))
 }
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110's IMF-fixdate, the only form servers send now) as Unix seconds.
@@ -182,24 +188,33 @@ mod tests {
     #[test]
     fn retry_after_reads_seconds_dates_and_reset_times() {
         let now = UNIX_EPOCH + Duration::from_secs(784_111_700);
-        assert_eq!(retry_after(Some("42"), None, now), Duration::from_secs(42));
+        let secs = |s| Some(Duration::from_secs(s));
+        assert_eq!(retry_after(Some("42"), None, now), secs(42));
         // 784111777 is Sun, 06 Nov 1994 08:49:37 GMT.
         assert_eq!(
             retry_after(Some("Sun, 06 Nov 1994 08:49:37 GMT"), None, now),
-            Duration::from_secs(77)
+            secs(77)
         );
-        assert_eq!(retry_after(None, Some("784111730"), now), Duration::from_secs(30));
-        assert_eq!(retry_after(Some("soon"), None, now), Duration::from_secs(60));
-        assert_eq!(retry_after(None, None, now), Duration::from_secs(60));
+        assert_eq!(retry_after(None, Some("784111730"), now), secs(30));
+        assert_eq!(retry_after(Some("soon"), None, now), None);
+        assert_eq!(retry_after(None, None, now), None);
     }
 
     #[test]
     fn messages_say_what_to_do() {
         let e = RegistryError::RateLimited {
             target: "Docker Hub".into(),
-            retry_after: Duration::from_secs(42),
+            retry_after: Some(Duration::from_secs(42)),
         };
         assert_eq!(e.to_string(), "Docker Hub rate limited us, retry after 42 s");
+        let e = RegistryError::RateLimited {
+            target: "127.0.0.1:5000".into(),
+            retry_after: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "127.0.0.1:5000 rate limited us, retry in a minute or so (it did not say how long to wait)"
+        );
         let e = RegistryError::InvalidReference {
             input: "Foo".into(),
             reason: "repository names must be lowercase".into(),
