@@ -216,12 +216,27 @@ pub fn machine(status: &Status, docker_socket: &Path) -> Vec<Finding> {
     f
 }
 
+/// `finding` without the backend's reason (the status beside it shows that), with a pointer to it.
+fn without_reason(mut finding: Finding, backend: Option<&Backend>) -> Finding {
+    if let Some(b) = backend {
+        let reason = format!(": {}", b.reason);
+        if finding.message.contains(&reason) {
+            finding.message = finding.message.replacen(&reason, " (why: see Backend)", 1);
+        }
+    }
+    finding
+}
+
 impl Engine {
-    /// The virtualization and disk findings: what a first run needs to know.
+    /// The virtualization and disk findings: what a first run needs to know. Shown beside the machine's
+    /// status, which already gives the backend's reason, so the virtualization finding leaves it out.
     pub async fn first_run_checks(&self) -> Result<Vec<Finding>> {
         let status = self.status().await?;
         Ok(vec![
-            virtualization(status.backend.as_ref(), &host::kvm()),
+            without_reason(
+                virtualization(status.backend.as_ref(), &host::kvm()),
+                status.backend.as_ref(),
+            ),
             self.disk_finding(status.disk_gib),
         ])
     }
@@ -323,6 +338,18 @@ mod tests {
         assert_eq!(f.level, Level::Warn);
         assert!(f.message.contains("emulating") && f.message.contains("cannot boot Linux here"));
         assert!(f.fix.is_some(), "a warning says what to do");
+    }
+
+    #[test]
+    fn the_first_run_card_leaves_the_reason_to_the_status_beside_it() {
+        let f = without_reason(virtualization(Some(&tcg()), &Kvm::Usable), Some(&tcg()));
+        assert_eq!(
+            f.message,
+            "emulating the CPU (QEMU TCG: works, slower) (why: see Backend)"
+        );
+        assert!(f.fix.is_some());
+        let before_start = virtualization(None, &Kvm::Missing);
+        assert_eq!(without_reason(before_start.clone(), None), before_start);
     }
 
     #[test]
