@@ -5,7 +5,8 @@
 //! and position (`window_state`) and the first-paint timing for scripts/bench/app (`launch`). The machine's
 //! CPU, memory and disk use reach Home through `usage`. One app per user: launching it again shows and
 //! focuses the running one's window and the second process exits (`single_instance`). Docker Hub, registries,
-//! logins and the layer explorer are in `registry` (the Hub address in `hub_address`), one-click runs in
+//! logins and the layer explorer are in `registry` (the Hub address in `hub_address`, registries added on
+//! the Registries screen in `known_registries`, both kept by `preferences`), one-click runs in
 //! `quickrun`, pushing an image to a registry in `push`.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
@@ -14,9 +15,11 @@ mod downloads;
 mod error;
 mod events;
 mod hub_address;
+mod known_registries;
 mod launch;
 mod login_item;
 mod logs;
+mod preferences;
 mod push;
 mod quickrun;
 mod registry;
@@ -118,6 +121,8 @@ fn main() {
             registry::registry_tags,
             registry::registry_login,
             registry::registry_logout,
+            known_registries::known_registry_add,
+            known_registries::known_registry_remove,
             registry::layers_local,
             registry::layers_remote,
             quickrun::quick_run,

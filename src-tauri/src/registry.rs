@@ -17,6 +17,8 @@ pub struct RegistryEntry {
     registry: String,
     insecure: bool,
     mirror: bool,
+    /// Added on the Registries screen (remembered in the app's preferences, reached over HTTPS).
+    added: bool,
     username: Option<String>,
 }
 
@@ -71,7 +73,12 @@ pub async fn registries_list(state: State<'_, AppState>) -> Result<RegistriesVie
         .map(|(key, user)| (display_name(&key), user))
         .collect();
     Ok(RegistriesView {
-        registries: merge(&cfg.insecure_registries, &cfg.registry_mirrors, logins),
+        registries: merge(
+            &cfg.insecure_registries,
+            &cfg.registry_mirrors,
+            &crate::known_registries::list(),
+            logins,
+        ),
         keyring_error,
     })
 }
@@ -185,10 +192,12 @@ fn display_name(key: &str) -> String {
     }
 }
 
-/// One entry per registry: insecure ones and mirrors from the settings, then logins, sorted by name.
+/// One entry per registry: insecure ones and mirrors from the settings, those added on the Registries
+/// screen, then logins, sorted by name.
 fn merge(
     insecure: &[String],
     mirrors: &[String],
+    added: &[String],
     logins: std::collections::BTreeMap<String, String>,
 ) -> Vec<RegistryEntry> {
     let mut out: Vec<RegistryEntry> = Vec::new();
@@ -200,6 +209,7 @@ fn merge(
                     registry: name.to_string(),
                     insecure: false,
                     mirror: false,
+                    added: false,
                     username: None,
                 });
                 out.len() - 1
@@ -213,13 +223,17 @@ fn merge(
     for m in mirrors {
         marks.push((entry(m), 1, None));
     }
+    for a in added {
+        marks.push((entry(a), 2, None));
+    }
     for (r, user) in logins {
-        marks.push((entry(&r), 2, Some(user)));
+        marks.push((entry(&r), 3, Some(user)));
     }
     for (i, what, user) in marks {
         match what {
             0 => out[i].insecure = true,
             1 => out[i].mirror = true,
+            2 => out[i].added = true,
             _ => out[i].username = user,
         }
     }
@@ -240,7 +254,7 @@ mod tests {
     }
 
     #[test]
-    fn registries_merge_settings_and_logins() {
+    fn registries_merge_settings_added_ones_and_logins() {
         let logins = std::collections::BTreeMap::from([
             ("host.docker.internal:5000".to_string(), "ann".to_string()),
             (display_name(berth_credentials::DOCKER_HUB_KEY), "bob".to_string()),
@@ -248,10 +262,18 @@ mod tests {
         let got = merge(
             &["host.docker.internal:5000".into(), "reg.lan:5000".into()],
             &["https://mirror.lan".into()],
+            &["ghcr.io".into(), "REG.lan:5000".into()],
             logins,
         );
         let row = |r: &str| got.iter().find(|e| e.registry == r).unwrap().clone();
-        assert_eq!(got.len(), 4);
+        assert_eq!(got.len(), 5);
+        let ghcr = row("ghcr.io");
+        assert!(ghcr.added && !ghcr.insecure && !ghcr.mirror && ghcr.username.is_none());
+        assert!(
+            row("reg.lan:5000").added && row("reg.lan:5000").insecure,
+            "one row, whatever the case"
+        );
+        assert!(!row("host.docker.internal:5000").added);
         assert!(row("host.docker.internal:5000").insecure);
         assert_eq!(row("host.docker.internal:5000").username.as_deref(), Some("ann"));
         assert_eq!(row("docker.io").username.as_deref(), Some("bob"));

@@ -8,9 +8,10 @@ export type FieldErrors = Partial<Record<SettingsField, string>>;
 /** Rust's `{:?}` of a string, close enough for messages: quoted, with quotes and backslashes escaped. */
 const quoted = (s: string) => JSON.stringify(s);
 
-export function registryError(r: string): string | null {
+/** berth-api's rule for an insecure registry; `what` names the entry in the message. */
+export function registryError(r: string, what = 'insecure registry'): string | null {
   const ok = r.length > 0 && !r.includes('://') && !r.includes('/') && /^[A-Za-z0-9.\-:[\]]+$/.test(r);
-  return ok ? null : `insecure registry ${quoted(r)} must be host[:port] without a scheme, e.g. host.docker.internal:5000`;
+  return ok ? null : `${what} ${quoted(r)} must be host[:port] without a scheme, e.g. host.docker.internal:5000`;
 }
 
 export function mirrorError(m: string): string | null {
@@ -39,7 +40,7 @@ export function validateSettings(c: MachineConfig, l: SettingsLimits): FieldErro
       : c.disk_gib < l.disk_now_gib
         ? `the data disk is ${l.disk_now_gib} GiB and cannot shrink to ${c.disk_gib} GiB (delete the machine to start smaller)`
         : undefined);
-  e.insecure_registries = c.insecure_registries.map(registryError).find((x) => x) ?? undefined;
+  e.insecure_registries = c.insecure_registries.map((r) => registryError(r)).find((x) => x) ?? undefined;
   e.registry_mirrors = c.registry_mirrors.map(mirrorError).find((x) => x) ?? undefined;
   for (const k of Object.keys(e) as SettingsField[]) if (!e[k]) delete e[k];
   return e;

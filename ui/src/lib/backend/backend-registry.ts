@@ -51,7 +51,7 @@ export interface TagPage {
   next_page: number | null;
 }
 
-/** A registry the machine knows: in its settings (insecure or mirror) or logged in to. */
+/** A registry the machine knows: in its settings (insecure or mirror), added on the Registries screen, or logged in to. */
 export interface RegistryEntry {
   /** As images name it (`host.docker.internal:5000`, `docker.io`). */
   registry: string;
@@ -59,6 +59,8 @@ export interface RegistryEntry {
   insecure: boolean;
   /** A registry mirror of the machine (an http(s) URL). */
   mirror: boolean;
+  /** Added on the Registries screen to be reached over HTTPS (remembered by the app, see `addKnownRegistry`). */
+  added: boolean;
   /** The user stored in the keyring for it, if any. */
   username: string | null;
 }

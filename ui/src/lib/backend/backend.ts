@@ -425,6 +425,10 @@ export interface Backend {
   registryLogin(registry: string, username: string, password: string): Promise<LoginResult>;
   /** Forgets the credentials; whether there were any. */
   registryLogout(registry: string): Promise<boolean>;
+  /** Remembers a registry reached over HTTPS so `registries` lists it; rejects an address the engine cannot read. Resolves with all remembered. */
+  addKnownRegistry(registry: string): Promise<string[]>;
+  /** Forgets a registry added with `addKnownRegistry`; resolves with those still remembered. */
+  removeKnownRegistry(registry: string): Promise<string[]>;
   /** The layer explorer for an image in the machine's Docker. */
   exploreLocalLayers(image: string): Promise<LayerReport>;
   /** The layer explorer for an image on a registry (nothing is pulled); `platform` null: the machine's. */

@@ -2,7 +2,9 @@
 // (browser dev and tests). Same rules as the engine: a wrong password stores nothing, a registry with
 // accounts refuses pushes until logged in to, an image for another architecture needs confirming, a
 // one-click run pulls, publishes each EXPOSEd port on a free port and starts the container. Hub search
-// and tags are paged as Hub pages them.
+// and tags are paged as Hub pages them. Registries added on the Registries screen are remembered (the app's
+// preferences file) once each, whatever their case.
+import { registryAddress, registryAddressError } from '../known-registries';
 import {
   BackendError,
   type FileChange,
@@ -110,6 +112,8 @@ export class MockRegistry {
   catalogs: Record<string, Record<string, string[]>> = { 'host.docker.internal:5000': { 'berth-app-web': ['1', '2'], tools: ['latest'] } };
   /** Users and passwords each registry accepts. */
   accounts: Record<string, Record<string, string>> = { 'host.docker.internal:5000': { ann: 's3cret' }, 'docker.io': { ann: 'hub-pass' } };
+  /** Registries added on the Registries screen (the app's `preferences.json`). */
+  known: string[] = [];
   /** Stored logins: registry → user (the keyring; passwords are never kept by the UI). */
   logins: Record<string, string> = {};
   keyringError: string | null = null;
@@ -163,14 +167,31 @@ export class MockRegistry {
   }
 
   registries(): RegistriesView {
-    const names = new Set([...this.m.insecureRegistries(), ...this.m.mirrors(), ...Object.keys(this.logins)]);
+    const names = new Set([...this.m.insecureRegistries(), ...this.m.mirrors(), ...this.known, ...Object.keys(this.logins)]);
     return {
       registries: [...names].sort().map((registry) => ({
         registry, insecure: this.m.insecureRegistries().includes(registry), mirror: this.m.mirrors().includes(registry),
-        username: this.logins[registry] ?? null,
+        added: this.known.includes(registry), username: this.logins[registry] ?? null,
       })),
       keyring_error: this.keyringError,
     };
+  }
+
+  /** Remembers a registry reached over HTTPS; refuses what the engine's `RegistryAddr::parse` refuses. */
+  addKnown(input: string): string[] {
+    const registry = registryAddress(input);
+    const invalid = registryAddressError(registry, false);
+    const hint = registry.includes('://') ? "; for plain HTTP add it to the machine's insecure registries" : '';
+    if (invalid) throw new BackendError(invalid + hint, 'invalid');
+    this.calls.push(`addKnown:${registry}`);
+    if (!this.known.some((r) => r.toLowerCase() === registry.toLowerCase())) this.known.push(registry);
+    return [...this.known];
+  }
+
+  removeKnown(registry: string): string[] {
+    this.calls.push(`removeKnown:${registry}`);
+    this.known = this.known.filter((r) => r.toLowerCase() !== registry.trim().toLowerCase());
+    return [...this.known];
   }
 
   catalog(registry: string): string[] {

@@ -519,6 +519,8 @@ export class MockBackend implements Backend {
   registryTags = async (repository: string) => this.registry.registryTags(repository);
   registryLogin = async (registry: string, username: string, password: string) => (await this.step(), this.registry.login(registry, username, password));
   registryLogout = async (registry: string) => this.registry.logout(registry);
+  addKnownRegistry = async (registry: string) => this.registry.addKnown(registry);
+  removeKnownRegistry = async (registry: string) => this.registry.removeKnown(registry);
   exploreLocalLayers = async (image: string) => (await this.step(), this.registry.explore(image, 'local'));
   exploreRemoteLayers = async (reference: string, _platform: string | null) => (await this.step(), this.registry.explore(reference, 'remote'));
   quickRun = (runId: number, reference: string, opts: QuickRunOptions) => this.registry.quickRun(runId, reference, opts);
