@@ -85,6 +85,8 @@ after(async () => {
 
 test('a second launch shows the first window and exits', { skip, timeout: 180_000 }, async () => {
   first = launch();
+  // Hidden once it is up, as a user closes it: after its first paint, not while it is still being built.
+  await until('the first window to paint', () => /first paint after/.test(first.log));
   const id = await until('the first window to be shown', () => windowsOf(first.pid).find(viewable));
 
   // Hidden, as closing it to the tray leaves it.
@@ -98,7 +100,12 @@ test('a second launch shows the first window and exits', { skip, timeout: 180_00
   ]);
   if (second.exitCode === null) second.kill('SIGKILL');
   assert.equal(code, 0, `the second launch exits 0 (signal ${signal}); its log:\n${second.log}`);
-  await until('the first window to be shown again', () => viewable(id), 20_000);
+  try {
+    await until('the first window to be shown again', () => viewable(id), 30_000);
+  } catch (e) {
+    const state = execFileSync('xwininfo', ['-id', id], { encoding: 'utf8' });
+    throw new Error(`${e.message}\n--- xwininfo\n${state}\n--- first app's log\n${first.log}`);
+  }
   assert.equal(first.exitCode, null, 'the first app still runs');
   assert.match(first.log, /launched again: showing this window/, first.log);
   assert.equal(windowsOf(second.pid).length, 0, 'the second process never opened a window');
