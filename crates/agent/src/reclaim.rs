@@ -2,11 +2,23 @@
 //!
 //! A VM's memory is only returned to the host when the guest frees it and reports it (virtio-balloon
 //! free page reporting, which berth-vmm serves). An idle Linux guest frees little on its own: the page
-//! cache keeps what boot and the last container start read. So once Docker is ready and the guest has
-//! been idle for a while, the agent drops clean, unmapped page cache (`drop_caches=1`: nothing dirty, no
-//! mapped program text) and compacts memory so the free pages form blocks the reporting picks up. It
-//! does this once per idle period, only when there is enough to gain, and never without a reporting
-//! balloon (without one the host would get nothing back and only the cache would be lost).
+//! cache keeps what boot and the last container start read, and the program text of dockerd and
+//! containerd stays cached whole though an idle daemon runs a small part of it. So once Docker is ready
+//! and the guest has been idle for a while, the agent trims, once per idle period and only when there is
+//! enough to gain:
+//! - it drops clean, unmapped page cache and the dentry and inode caches (`drop_caches=3`: nothing dirty
+//!   is lost), then asks the kernel's proactive reclaim (`memory.reclaim` of the root cgroup) for half
+//!   of the file cache that is left, the mapped program text of the idle daemons: the least recently
+//!   used half. Not all of it: what the daemons touch again is read back from the read-only root, and
+//!   with all of it gone the first command after the idle period (a `docker stop`, a shutdown) pays for
+//!   reading most of dockerd back;
+//! - it reports free pages of any size while idle (`page_reporting_order=0`): the freed cache lies
+//!   scattered in 4 KiB pages, and only reported pages go back. While busy, 2 MiB blocks and up are
+//!   reported, as before, so a busy guest does not pay for a report per page it frees.
+//!
+//! It does not compact memory: compaction moves pages into free memory the host never backed, which
+//! costs the host as much as the blocks it frees. Never without a reporting balloon (without one the host
+//! would get nothing back and only the cache would be lost).
 
 use std::time::Duration;
 
@@ -26,12 +38,17 @@ const MIN_GAIN_BYTES: u64 = 16 << 20;
 /// `VIRTIO_BALLOON_F_REPORTING`: the device takes free page reports.
 const BALLOON_F_REPORTING: usize = 5;
 
-/// Free blocks of this order (2 MiB) and up are reported: one whole transparent huge page on a host that
-/// backs guest memory with them, so a report frees it outright and khugepaged has nothing to refill.
-/// Linux 6.1 registers the balloon at its pageblock order, 4 MiB in a kernel without hugetlbfs, which
-/// leaves the 2–4 MiB free blocks unreported.
-const REPORTING_ORDER: &str = "9";
+/// While busy, free blocks of this order (2 MiB) and up are reported: one whole transparent huge page on
+/// a host that backs guest memory with them, so a report frees it outright and khugepaged has nothing to
+/// refill. Linux 6.1 registers the balloon at its pageblock order, 4 MiB in a kernel without hugetlbfs,
+/// which leaves the 2–4 MiB free blocks unreported.
+const BUSY_REPORTING_ORDER: &str = "9";
+/// While idle after a trim, every free page is reported (berth-vmm then stops backing guest RAM with huge
+/// pages, so the 4 KiB pages really go back).
+const IDLE_REPORTING_ORDER: &str = "0";
 const REPORTING_ORDER_PARAM: &str = "/sys/module/page_reporting/parameters/page_reporting_order";
+/// The kernel's proactive reclaim for the whole guest (Linux 5.19 and later).
+const ROOT_RECLAIM: &str = "/sys/fs/cgroup/memory.reclaim";
 
 /// Starts the reclaim thread when the guest has a balloon that takes free page reports.
 pub fn start(hub: std::sync::Arc<Hub>) {
@@ -39,9 +56,7 @@ pub fn start(hub: std::sync::Arc<Hub>) {
         log!("reclaim: no balloon with free page reporting; idle memory stays with the VM");
         return;
     }
-    if let Err(e) = std::fs::write(REPORTING_ORDER_PARAM, REPORTING_ORDER) {
-        log!("reclaim: cannot set the page reporting order: {e}");
-    }
+    set_reporting_order(BUSY_REPORTING_ORDER);
     crate::sys::spawn("reclaim", move || run(&hub));
 }
 
@@ -57,15 +72,32 @@ fn run(hub: &Hub) {
         };
         last = now;
         let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-        let gain = droppable_cache_bytes(&meminfo).unwrap_or(0);
-        if policy.step(hub.phase() == Phase::Ready, busy, CHECK_EVERY, gain) {
-            trim(gain);
+        let gain = file_cache_bytes(&meminfo).unwrap_or(0);
+        match policy.step(hub.phase() == Phase::Ready, busy, CHECK_EVERY, gain) {
+            Some(Action::Trim) => trim(&meminfo),
+            Some(Action::BusyAgain) => set_reporting_order(BUSY_REPORTING_ORDER),
+            None => {}
         }
     }
 }
 
+fn set_reporting_order(order: &str) {
+    if let Err(e) = std::fs::write(REPORTING_ORDER_PARAM, order) {
+        log!("reclaim: cannot set the page reporting order to {order}: {e}");
+    }
+}
+
+/// What the policy asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Action {
+    /// Idle long enough: trim.
+    Trim,
+    /// Busy again after a trim: back to reporting whole huge pages only.
+    BusyAgain,
+}
+
 /// When to trim: after `IDLE_BEFORE_FIRST` (then `IDLE_BEFORE_NEXT`) of idleness with Docker ready, once
-/// per idle period, and only with at least `MIN_GAIN_BYTES` to gain.
+/// per idle period, and only with at least `MIN_GAIN_BYTES` of file cache to gain.
 #[derive(Debug, Default)]
 struct Policy {
     idle: Duration,
@@ -74,11 +106,11 @@ struct Policy {
 }
 
 impl Policy {
-    fn step(&mut self, ready: bool, busy_percent: u64, elapsed: Duration, gain_bytes: u64) -> bool {
+    fn step(&mut self, ready: bool, busy_percent: u64, elapsed: Duration, gain_bytes: u64) -> Option<Action> {
         if !ready || busy_percent >= IDLE_BUSY_PERCENT {
             self.idle = Duration::ZERO;
-            self.trimmed_this_idle_period = false;
-            return false;
+            let was_trimmed = std::mem::take(&mut self.trimmed_this_idle_period);
+            return was_trimmed.then_some(Action::BusyAgain);
         }
         self.idle += elapsed;
         let wait = if self.trims == 0 {
@@ -87,25 +119,40 @@ impl Policy {
             IDLE_BEFORE_NEXT
         };
         if self.trimmed_this_idle_period || self.idle < wait || gain_bytes < MIN_GAIN_BYTES {
-            return false;
+            return None;
         }
         self.trimmed_this_idle_period = true;
         self.trims += 1;
-        true
+        Some(Action::Trim)
     }
 }
 
-fn trim(gain: u64) {
-    let write = |path: &str| {
-        if let Err(e) = std::fs::write(path, "1") {
-            log!("reclaim: cannot write {path}: {e}");
-        }
-    };
-    write("/proc/sys/vm/drop_caches");
-    write("/proc/sys/vm/compact_memory");
+fn trim(meminfo_before: &str) {
+    set_reporting_order(IDLE_REPORTING_ORDER);
+    if let Err(e) = std::fs::write("/proc/sys/vm/drop_caches", "3") {
+        log!("reclaim: cannot drop clean caches: {e}");
+    }
+    let left = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| file_cache_bytes(&m))
+        .unwrap_or(0);
+    let ask = left / 2 / 4096 * 4096;
+    // The kernel stops early (EAGAIN) when what is left is in use: that is the point, not a failure.
+    match std::fs::write(ROOT_RECLAIM, ask.to_string()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {}
+        Err(e) => log!("reclaim: proactive reclaim unavailable ({ROOT_RECLAIM}: {e})"),
+    }
+    let after = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let freed = mem_free_bytes(&after)
+        .zip(mem_free_bytes(meminfo_before))
+        .map(|(a, b)| a.saturating_sub(b))
+        .unwrap_or(0);
     log!(
-        "reclaim: idle; dropped about {} MiB of clean page cache for the host",
-        gain >> 20
+        "reclaim: idle; freed {} MiB of page cache for the host (file cache {} -> {} MiB)",
+        freed >> 20,
+        file_cache_bytes(meminfo_before).unwrap_or(0) >> 20,
+        file_cache_bytes(&after).unwrap_or(0) >> 20
     );
 }
 
@@ -123,18 +170,22 @@ fn busy_percent(before: (u64, u64), after: (u64, u64)) -> u64 {
     after.0.saturating_sub(before.0) * 100 / total
 }
 
-/// Page cache that `drop_caches=1` can free: cached file pages that no process maps and that are not
-/// shared memory (tmpfs), in bytes.
-fn droppable_cache_bytes(meminfo: &str) -> Option<u64> {
-    let kib = |key: &str| {
-        meminfo.lines().find_map(|l| {
-            let rest = l.strip_prefix(key)?.strip_prefix(':')?;
-            rest.split_ascii_whitespace().next()?.parse::<u64>().ok()
-        })
-    };
-    let cached = kib("Cached")?;
-    let unmapped = cached.saturating_sub(kib("Mapped").unwrap_or(0) + kib("Shmem").unwrap_or(0));
-    Some(unmapped * 1024)
+fn meminfo_kib(meminfo: &str, key: &str) -> Option<u64> {
+    meminfo.lines().find_map(|l| {
+        let rest = l.strip_prefix(key)?.strip_prefix(':')?;
+        rest.split_ascii_whitespace().next()?.parse::<u64>().ok()
+    })
+}
+
+/// Page cache of files (mapped or not), without shared memory (tmpfs, which reclaim cannot drop without
+/// swap), in bytes.
+fn file_cache_bytes(meminfo: &str) -> Option<u64> {
+    let cached = meminfo_kib(meminfo, "Cached")?;
+    Some(cached.saturating_sub(meminfo_kib(meminfo, "Shmem").unwrap_or(0)) * 1024)
+}
+
+fn mem_free_bytes(meminfo: &str) -> Option<u64> {
+    meminfo_kib(meminfo, "MemFree").map(|k| k * 1024)
 }
 
 /// Whether a device bound to the virtio_balloon driver (the folder given) negotiated free page reporting.
@@ -159,33 +210,50 @@ mod tests {
     fn trims_once_per_idle_period_after_docker_is_ready() {
         let mut p = Policy::default();
         let tick = Duration::from_secs(10);
-        assert!(!p.step(false, 0, tick, 100 * MIB), "not before Docker is ready");
-        assert!(!p.step(true, 0, tick, 100 * MIB), "10 s idle is not enough");
-        assert!(p.step(true, 1, tick, 100 * MIB), "20 s idle: trim");
-        assert!(!p.step(true, 0, tick, 100 * MIB), "once per idle period");
-        assert!(!p.step(true, 40, tick, 100 * MIB), "busy: a new period starts");
+        assert_eq!(
+            p.step(false, 0, tick, 100 * MIB),
+            None,
+            "not before Docker is ready"
+        );
+        assert_eq!(p.step(true, 0, tick, 100 * MIB), None, "10 s idle is not enough");
+        assert_eq!(
+            p.step(true, 1, tick, 100 * MIB),
+            Some(Action::Trim),
+            "20 s idle: trim"
+        );
+        assert_eq!(p.step(true, 0, tick, 100 * MIB), None, "once per idle period");
+        assert_eq!(
+            p.step(true, 40, tick, 100 * MIB),
+            Some(Action::BusyAgain),
+            "busy: a new period starts"
+        );
+        assert_eq!(p.step(true, 40, tick, 100 * MIB), None, "said once");
         for _ in 0..5 {
-            assert!(!p.step(true, 0, tick, 100 * MIB), "later trims wait 60 s");
+            assert_eq!(p.step(true, 0, tick, 100 * MIB), None, "later trims wait 60 s");
         }
-        assert!(p.step(true, 0, tick, 100 * MIB));
+        assert_eq!(p.step(true, 0, tick, 100 * MIB), Some(Action::Trim));
     }
 
     #[test]
     fn small_gains_are_not_worth_the_cache() {
         let mut p = Policy::default();
         for _ in 0..10 {
-            assert!(!p.step(true, 0, Duration::from_secs(10), 8 * MIB));
+            assert_eq!(p.step(true, 0, Duration::from_secs(10), 8 * MIB), None);
         }
-        assert!(p.step(true, 0, Duration::from_secs(10), 64 * MIB));
+        assert_eq!(
+            p.step(true, 0, Duration::from_secs(10), 64 * MIB),
+            Some(Action::Trim)
+        );
     }
 
     #[test]
-    fn droppable_cache_leaves_out_mapped_files_and_tmpfs() {
-        let m = "MemTotal: 2044996 kB\nCached: 146356 kB\nMapped: 94692 kB\nShmem: 40 kB\n";
-        assert_eq!(droppable_cache_bytes(m), Some((146356 - 94692 - 40) * 1024));
-        assert_eq!(droppable_cache_bytes("Mapped: 5 kB\n"), None);
+    fn file_cache_counts_mapped_files_but_not_tmpfs() {
+        let m = "MemTotal: 2044996 kB\nMemFree: 1000 kB\nCached: 146356 kB\nMapped: 94692 kB\nShmem: 40 kB\n";
+        assert_eq!(file_cache_bytes(m), Some((146356 - 40) * 1024));
+        assert_eq!(mem_free_bytes(m), Some(1000 * 1024));
+        assert_eq!(file_cache_bytes("Mapped: 5 kB\n"), None);
         assert_eq!(
-            droppable_cache_bytes("Cached: 10 kB\nMapped: 50 kB\n"),
+            file_cache_bytes("Cached: 10 kB\nShmem: 50 kB\n"),
             Some(0),
             "never negative"
         );

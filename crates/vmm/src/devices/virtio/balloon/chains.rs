@@ -144,6 +144,13 @@ pub(super) fn report(
         }
         pages::check(mem, d.addr().0, u64::from(d.len()))?;
     }
+    let small = descs.iter().any(|d| u64::from(d.len()) < pages::HUGE_PAGE);
+    if small && !std::mem::replace(&mut lock(shared).huge_pages_off, true) {
+        pages::no_huge_pages(mem);
+        tracing::info!(
+            "balloon: the guest reports free blocks under 2 MiB; guest RAM leaves transparent huge pages so they go back"
+        );
+    }
     let mut released = 0;
     let mut reported = 0;
     for d in descs {

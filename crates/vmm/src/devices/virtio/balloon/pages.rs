@@ -10,6 +10,10 @@ pub const BALLOON_PAGE_SIZE: u64 = 1 << PFN_SHIFT;
 /// `VIRTIO_BALLOON_PFN_SHIFT`.
 pub const PFN_SHIFT: u32 = 12;
 
+/// One x86_64 transparent huge page. Free page reports of whole ones free them outright; a smaller one
+/// splits the huge page it lies in.
+pub const HUGE_PAGE: u64 = 2 << 20;
+
 /// A range the guest asked us to release that we refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
@@ -99,6 +103,23 @@ pub fn release(mem: &GuestMemoryMmap, addr: u64, len: u64) -> Result<u64, Releas
         released += last - first;
     }
     Ok(released)
+}
+
+/// Stops backing guest RAM with transparent huge pages (`MADV_NOHUGEPAGE`), for good. The guest reports
+/// free blocks under 2 MiB only when it is idle and wants its scattered free pages back (the agent's
+/// reclaim): released, each splits the huge page it lies in, and khugepaged would soon collapse the rest
+/// of that page back into a whole one, taking the memory again. Huge pages already there stay until a
+/// release splits them; the guest runs a little slower on 4 KiB mappings, memory over speed once idle.
+pub fn no_huge_pages(mem: &GuestMemoryMmap) {
+    for region in mem.iter() {
+        let Ok(host) = region.get_host_address(vm_memory::MemoryRegionAddress(0)) else {
+            continue;
+        };
+        // SAFETY: advice on a whole region of guest memory, a live mapping we own for the life of the
+        // VM; it changes how the kernel backs the pages, never their contents. It fails harmlessly
+        // (EINVAL) on a kernel without transparent huge pages.
+        let _ = unsafe { libc::madvise(host.cast(), region.len() as usize, libc::MADV_NOHUGEPAGE) };
+    }
 }
 
 /// Contiguous runs of PFNs as guest byte ranges `(address, length)`, in the order given.

@@ -236,6 +236,44 @@ fn free_page_reports_free_host_memory_at_the_index_the_features_give() {
     }
 }
 
+/// Whether the mapping holding `addr` carries `MADV_NOHUGEPAGE` ("nh" in its smaps VmFlags).
+fn no_huge_pages(mem: &GuestMemoryMmap, addr: u64) -> bool {
+    let host = mem.get_host_address(GuestAddress(addr)).unwrap() as u64;
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+    let mut inside = false;
+    for line in smaps.lines() {
+        if let Some((range, _)) = line.split_once(' ') {
+            if let Some((lo, hi)) = range.split_once('-') {
+                if let (Ok(lo), Ok(hi)) = (u64::from_str_radix(lo, 16), u64::from_str_radix(hi, 16)) {
+                    inside = (lo..hi).contains(&host);
+                    continue;
+                }
+            }
+        }
+        if inside {
+            if let Some(flags) = line.strip_prefix("VmFlags:") {
+                return flags.split_whitespace().any(|f| f == "nh");
+            }
+        }
+    }
+    panic!("no mapping holds {addr:#x}")
+}
+
+#[test]
+fn reports_under_a_huge_page_take_guest_ram_off_huge_pages() {
+    let mem = memory();
+    let mut d = Driver::started(&mem, F_REPORTING);
+    d.post(2, &[(0x400000, 2 << 20, true)]);
+    assert_eq!(d.used(2), 1);
+    assert!(!no_huge_pages(&mem, 0x400000), "whole huge pages: no change");
+    mem.write_slice(&[0x5a; 4096], GuestAddress(0x900000)).unwrap();
+    d.post(2, &[(0x900000, 4096, true)]);
+    assert_eq!(d.used(2), 1);
+    assert!(no_huge_pages(&mem, 0x400000) && no_huge_pages(&mem, MEM - 4096));
+    assert!(!resident(&mem, 0x900000), "the 4 KiB page went back");
+    assert_eq!(d.counters().released_bytes, (2 << 20) + 4096);
+}
+
 #[test]
 fn hostile_chains_are_refused_without_releasing_anything_outside_them() {
     let mem = memory();
