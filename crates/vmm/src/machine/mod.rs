@@ -7,10 +7,10 @@
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::mpsc::{channel, Sender};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
-use vm_memory::GuestAddress;
+use vm_memory::{GuestAddress, GuestMemoryMmap};
 use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
 
 use crate::api::{Api, ApiServer};
@@ -224,18 +224,32 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
         ))
     })?;
 
-    let vm: Arc<dyn crate::hypervisor::Vm> = Arc::from(hv.create_vm()?);
-    vm.setup_irqchip()?;
-    vm.set_memory(&mem)?;
-    let (stop_tx, stop_rx) = channel::<StopReason>();
-
-    let mut buses = build_buses(vm.as_ref(), &config.console, stop_tx.clone())?;
-    let (params, event_loop) = virtio::attach(vm.as_ref(), &mem, &mut buses.mmio, devices)?;
-    let cmdline = full_cmdline(&config.cmdline, &params);
-
-    let vm_ready = started.elapsed();
-    let kernel = zero_page::load_kernel(&mem, &config.kernel)?;
-    let kernel_load = started.elapsed() - vm_ready;
+    // The kernel is copied into guest RAM on a thread of its own while this one creates the VM, its
+    // devices and vCPUs: both take a few hundred milliseconds in the nested harness, and neither needs
+    // the other (the vCPUs' registers, which need the entry point, are set after the join).
+    let (setup, loaded) = std::thread::scope(|s| {
+        let loader = s.spawn(|| {
+            let t = std::time::Instant::now();
+            zero_page::load_kernel(&mem, &config.kernel).map(|k| (k, t.elapsed()))
+        });
+        let t = std::time::Instant::now();
+        let setup = create_vm(&hv, &mem, config, devices).map(|p| (p, t.elapsed()));
+        let loaded = loader.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (setup, loaded)
+    });
+    let (
+        Prepared {
+            vm,
+            buses,
+            event_loop,
+            cmdline,
+            vcpus,
+            stop_tx,
+            stop_rx,
+        },
+        vm_setup,
+    ) = setup?;
+    let (kernel, kernel_load) = loaded?;
     let cmdline_len = zero_page::write_cmdline(&mem, &cmdline)?;
     zero_page::write_zero_page(&mem, kernel.header, cmdline_len, mem_size)?;
     mptable::write(&mem, config.cpus)?;
@@ -243,8 +257,9 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
         entry = kernel.entry,
         mem_mib = config.mem_mib,
         cpus = config.cpus,
-        setup_ms = vm_ready.as_millis() as u64,
+        setup_ms = vm_setup.as_millis() as u64,
         load_ms = kernel_load.as_millis() as u64,
+        ready_ms = started.elapsed().as_millis() as u64,
         "kernel loaded"
     );
 
@@ -262,15 +277,8 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
         None => None,
     };
 
-    let supported = hv.supported_cpuid()?;
     let mut handles = Vec::new();
-    for id in 0..config.cpus {
-        let mut vcpu = vm.create_vcpu(id)?;
-        let mut leaves = supported.clone();
-        cpuid::normalize(&mut leaves, id, config.cpus);
-        vcpu.set_cpuid(&leaves)?;
-        vcpu.set_msrs(&msr::boot_msrs())?;
-        lapic::setup_lint(vcpu.as_ref())?;
+    for (id, mut vcpu) in (0..).zip(vcpus) {
         if id == 0 {
             regs::setup_long_mode(vcpu.as_ref(), &mem, kernel.entry)?;
         }
@@ -293,6 +301,54 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
     // vCPU threads that are still running keep the VM alive; they end when the process exits.
     drop(handles);
     Ok(reason)
+}
+
+/// The VM with its devices and vCPUs, before the kernel is in.
+struct Prepared {
+    vm: Arc<dyn crate::hypervisor::Vm>,
+    buses: IoBuses,
+    event_loop: crate::event_loop::EventLoop,
+    cmdline: String,
+    vcpus: Vec<Box<dyn crate::hypervisor::Vcpu>>,
+    stop_tx: Sender<StopReason>,
+    stop_rx: Receiver<StopReason>,
+}
+
+/// Creates the VM, attaches guest RAM and the devices, and creates the vCPUs with their CPUID, MSRs and
+/// LAPIC (their registers wait for the kernel's entry point).
+fn create_vm(
+    hv: &KvmHypervisor,
+    mem: &GuestMemoryMmap,
+    config: &MachineConfig,
+    devices: Vec<Box<dyn crate::virtio_mmio::VirtioDevice>>,
+) -> Result<Prepared, MachineError> {
+    let vm: Arc<dyn crate::hypervisor::Vm> = Arc::from(hv.create_vm()?);
+    vm.setup_irqchip()?;
+    vm.set_memory(mem)?;
+    let (stop_tx, stop_rx) = channel::<StopReason>();
+    let mut buses = build_buses(vm.as_ref(), &config.console, stop_tx.clone())?;
+    let (params, event_loop) = virtio::attach(vm.as_ref(), mem, &mut buses.mmio, devices)?;
+    let cmdline = full_cmdline(&config.cmdline, &params);
+    let supported = hv.supported_cpuid()?;
+    let mut vcpus = Vec::new();
+    for id in 0..config.cpus {
+        let vcpu = vm.create_vcpu(id)?;
+        let mut leaves = supported.clone();
+        cpuid::normalize(&mut leaves, id, config.cpus);
+        vcpu.set_cpuid(&leaves)?;
+        vcpu.set_msrs(&msr::boot_msrs())?;
+        lapic::setup_lint(vcpu.as_ref())?;
+        vcpus.push(vcpu);
+    }
+    Ok(Prepared {
+        vm,
+        buses,
+        event_loop,
+        cmdline,
+        vcpus,
+        stop_tx,
+        stop_rx,
+    })
 }
 
 /// The user's command line with the virtio-mmio device parameters appended.
@@ -367,11 +423,22 @@ fn build_buses(
 /// can stop it ([`StopReason::Shutdown`]).
 pub fn run_vcpu(id: u8, vcpu: &mut dyn Vcpu, buses: &IoBuses, control: &VcpuControl) -> StopReason {
     let registration = control.register();
+    // The first exit is logged with how long the vCPU ran before it: in a boot profile, the first entry
+    // and the guest's earliest code, before it has a clock of its own.
+    let mut first_run = Some(std::time::Instant::now());
     loop {
         if !control.checkpoint(&registration) {
             return StopReason::Shutdown;
         }
-        match vcpu.run(buses) {
+        let exit = vcpu.run(buses);
+        if let Some(t) = first_run.take() {
+            tracing::info!(
+                cpu = id,
+                after_ms = t.elapsed().as_millis() as u64,
+                "vCPU: first exit"
+            );
+        }
+        match exit {
             Ok(
                 VmExit::IoOut { .. }
                 | VmExit::IoIn { .. }

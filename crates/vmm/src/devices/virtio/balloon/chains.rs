@@ -144,11 +144,14 @@ pub(super) fn report(
         }
         pages::check(mem, d.addr().0, u64::from(d.len()))?;
     }
-    let small = descs.iter().any(|d| u64::from(d.len()) < pages::HUGE_PAGE);
-    if small && !std::mem::replace(&mut lock(shared).huge_pages_off, true) {
-        pages::no_huge_pages(mem);
+    let mut small = false;
+    for d in descs.iter().filter(|d| u64::from(d.len()) < pages::HUGE_PAGE) {
+        pages::no_huge_pages_around(mem, d.addr().0, u64::from(d.len()));
+        small = true;
+    }
+    if small && !std::mem::replace(&mut lock(shared).small_reports, true) {
         tracing::info!(
-            "balloon: the guest reports free blocks under 2 MiB; guest RAM leaves transparent huge pages so they go back"
+            "balloon: the guest reports free blocks under 2 MiB; the huge pages around them are split for good so they go back"
         );
     }
     let mut released = 0;

@@ -129,8 +129,8 @@ struct Shared {
     stats: Option<BalloonStats>,
     stats_wanted: bool,
     counters: BalloonCounters,
-    /// Guest RAM left transparent huge pages (the first report of a block under one).
-    huge_pages_off: bool,
+    /// The guest has reported a free block under a huge page (logged once).
+    small_reports: bool,
 }
 
 fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {

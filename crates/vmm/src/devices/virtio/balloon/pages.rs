@@ -105,20 +105,33 @@ pub fn release(mem: &GuestMemoryMmap, addr: u64, len: u64) -> Result<u64, Releas
     Ok(released)
 }
 
-/// Stops backing guest RAM with transparent huge pages (`MADV_NOHUGEPAGE`), for good. The guest reports
-/// free blocks under 2 MiB only when it is idle and wants its scattered free pages back (the agent's
-/// reclaim): released, each splits the huge page it lies in, and khugepaged would soon collapse the rest
-/// of that page back into a whole one, taking the memory again. Huge pages already there stay until a
-/// release splits them; the guest runs a little slower on 4 KiB mappings, memory over speed once idle.
-pub fn no_huge_pages(mem: &GuestMemoryMmap) {
-    for region in mem.iter() {
-        let Ok(host) = region.get_host_address(vm_memory::MemoryRegionAddress(0)) else {
-            continue;
+/// Stops backing the 2 MiB blocks of guest RAM around `addr..addr+len` with transparent huge pages
+/// (`MADV_NOHUGEPAGE`), for good. The guest reports free blocks under 2 MiB only when it is idle and wants
+/// its scattered free pages back (the agent's reclaim): released, each splits the huge page it lies in,
+/// and khugepaged would in time collapse the rest of that page back into a whole one, taking the memory
+/// again. Only the blocks around such reports change: the rest of guest RAM keeps its huge pages, so
+/// memory the guest fills and frees in bulk later still goes back (and comes back) a huge page at a time.
+/// `addr..addr+len` must lie in guest memory ([`check`]).
+pub fn no_huge_pages_around(mem: &GuestMemoryMmap, addr: u64, len: u64) {
+    let mut at = addr;
+    let end = addr.saturating_add(len);
+    while at < end {
+        let Some((region, offset)) = mem.to_region_addr(GuestAddress(at)) else {
+            return;
         };
-        // SAFETY: advice on a whole region of guest memory, a live mapping we own for the life of the
+        let Ok(base) = region.get_host_address(vm_memory::MemoryRegionAddress(0)) else {
+            return;
+        };
+        let (base, size) = (base as u64, region.len());
+        let n = (size - offset.0).min(end - at);
+        let lo = (base + offset.0) / HUGE_PAGE * HUGE_PAGE;
+        let hi = (base + offset.0 + n).next_multiple_of(HUGE_PAGE);
+        let (lo, hi) = (lo.max(base), hi.min(base + size));
+        // SAFETY: advice on part of one region of guest memory, a live mapping we own for the life of the
         // VM; it changes how the kernel backs the pages, never their contents. It fails harmlessly
         // (EINVAL) on a kernel without transparent huge pages.
-        let _ = unsafe { libc::madvise(host.cast(), region.len() as usize, libc::MADV_NOHUGEPAGE) };
+        let _ = unsafe { libc::madvise(lo as *mut libc::c_void, (hi - lo) as usize, libc::MADV_NOHUGEPAGE) };
+        at += n;
     }
 }
 
