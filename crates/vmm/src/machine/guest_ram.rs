@@ -8,8 +8,9 @@
 //! (TESTING.md, tier 3), the guest kernel ran its CPU-bound boot steps about 1.6× slower than under
 //! QEMU, which aligns its RAM this way. `MADV_HUGEPAGE` asks for huge pages where the host's
 //! transparent huge pages are in `madvise` mode (Debian's default); the balloon still returns memory in
-//! 4 KiB pages, and the guest reports free memory in 2 MiB blocks (see the agent's `reclaim`), so whole
-//! huge pages go back.
+//! 4 KiB pages. A busy guest reports free memory in 2 MiB blocks (see the agent's `reclaim`), so whole
+//! huge pages go back; an idle one reports any size, and the balloon takes the 2 MiB blocks around such
+//! small reports off huge pages for good (`balloon::pages::no_huge_pages_around`).
 //!
 //! The mappings are private and anonymous, as before: the balloon's `MADV_DONTNEED` gives pages back.
 //! They are never unmapped: device and vCPU threads hold the memory for as long as the VM runs, and a
