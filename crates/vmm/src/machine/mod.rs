@@ -237,20 +237,9 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
         let loaded = loader.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         (setup, loaded)
     });
-    let (
-        Prepared {
-            vm,
-            buses,
-            event_loop,
-            cmdline,
-            vcpus,
-            stop_tx,
-            stop_rx,
-        },
-        vm_setup,
-    ) = setup?;
+    let (prepared, vm_setup) = setup?;
     let (kernel, kernel_load) = loaded?;
-    let cmdline_len = zero_page::write_cmdline(&mem, &cmdline)?;
+    let cmdline_len = zero_page::write_cmdline(&mem, &prepared.cmdline)?;
     zero_page::write_zero_page(&mem, kernel.header, cmdline_len, mem_size)?;
     mptable::write(&mem, config.cpus)?;
     tracing::info!(
@@ -263,8 +252,9 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
         "kernel loaded"
     );
 
-    let buses = Arc::new(buses);
-    event_loop
+    let buses = Arc::new(prepared.buses);
+    prepared
+        .event_loop
         .spawn()
         .map_err(host("cannot start the device thread"))?;
     // Dropping the server (when this function returns) removes the socket.
@@ -278,11 +268,16 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
     };
 
     let mut handles = Vec::new();
-    for (id, mut vcpu) in (0..).zip(vcpus) {
+    for (id, mut vcpu) in (0..).zip(prepared.vcpus) {
         if id == 0 {
             regs::setup_long_mode(vcpu.as_ref(), &mem, kernel.entry)?;
         }
-        let (buses, tx, vm, control) = (buses.clone(), stop_tx.clone(), vm.clone(), control.clone());
+        let (buses, tx, vm, control) = (
+            buses.clone(),
+            prepared.stop_tx.clone(),
+            prepared.vm.clone(),
+            control.clone(),
+        );
         let handle = std::thread::Builder::new()
             .name(format!("vcpu{id}"))
             .spawn(move || {
@@ -294,8 +289,9 @@ pub fn run(config: &MachineConfig) -> Result<StopReason, MachineError> {
             .map_err(host("cannot start a vCPU thread"))?;
         handles.push(handle);
     }
-    drop(stop_tx);
-    let reason = stop_rx
+    drop(prepared.stop_tx);
+    let reason = prepared
+        .stop_rx
         .recv()
         .map_err(|_| MachineError::Config("every vCPU thread ended without a reason".into()))?;
     // vCPU threads that are still running keep the VM alive; they end when the process exits.
