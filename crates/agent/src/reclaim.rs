@@ -138,10 +138,12 @@ fn trim(meminfo_before: &str) {
         .unwrap_or(0);
     let ask = left / 2 / 4096 * 4096;
     // The kernel stops early (EAGAIN) when what is left is in use: that is the point, not a failure.
-    match std::fs::write(ROOT_RECLAIM, ask.to_string()) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {}
-        Err(e) => log!("reclaim: proactive reclaim unavailable ({ROOT_RECLAIM}: {e})"),
+    let reclaimed = (ask > 0).then(|| std::fs::write(ROOT_RECLAIM, ask.to_string()));
+    match reclaimed {
+        Some(Err(e)) if e.raw_os_error() != Some(libc::EAGAIN) => {
+            log!("reclaim: proactive reclaim unavailable ({ROOT_RECLAIM}: {e})")
+        }
+        _ => {}
     }
     let after = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let freed = mem_free_bytes(&after)

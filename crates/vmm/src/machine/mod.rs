@@ -431,6 +431,7 @@ pub fn run_vcpu(id: u8, vcpu: &mut dyn Vcpu, buses: &IoBuses, control: &VcpuCont
             tracing::info!(
                 cpu = id,
                 after_ms = t.elapsed().as_millis() as u64,
+                exit = ?exit,
                 "vCPU: first exit"
             );
         }
