@@ -43,8 +43,8 @@ const BALLOON_F_REPORTING: usize = 5;
 /// refill. Linux 6.1 registers the balloon at its pageblock order, 4 MiB in a kernel without hugetlbfs,
 /// which leaves the 2–4 MiB free blocks unreported.
 const BUSY_REPORTING_ORDER: &str = "9";
-/// While idle after a trim, every free page is reported (berth-vmm then stops backing guest RAM with huge
-/// pages, so the 4 KiB pages really go back).
+/// While idle after a trim, every free page is reported (berth-vmm then takes the 2 MiB blocks around
+/// the small reports off huge pages, so the 4 KiB pages really go back).
 const IDLE_REPORTING_ORDER: &str = "0";
 const REPORTING_ORDER_PARAM: &str = "/sys/module/page_reporting/parameters/page_reporting_order";
 /// The kernel's proactive reclaim for the whole guest (Linux 5.19 and later).
